@@ -1,0 +1,125 @@
+"""Every per-guild setting in one registry, so /config can show and change them all.
+
+A setting is stored as text and parsed here; adding one is a new entry in `SPECS`, with no
+migration.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from .errors import InvalidSetting
+from .periods import zone
+
+_ID = re.compile(r"^(?:<[@#]&?!?)?(\d{15,21})>?$")
+
+
+def _parse_int(low: int, high: int) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        try:
+            value = int(raw.replace(",", "").replace("_", "").strip())
+        except ValueError as exc:
+            raise InvalidSetting(f"Give a whole number between {low:,} and {high:,}.") from exc
+        if not low <= value <= high:
+            raise InvalidSetting(f"Give a whole number between {low:,} and {high:,}.")
+        return str(value)
+
+    return parse
+
+
+def _parse_snowflake(what: str) -> Callable[[str], str | None]:
+    def parse(raw: str) -> str | None:
+        text = raw.strip()
+        if text.lower() in {"", "none", "off", "clear"}:
+            return None
+        match = _ID.match(text)
+        if not match:
+            raise InvalidSetting(f"Mention a {what} or paste its id, or say `none`.")
+        return match.group(1)
+
+    return parse
+
+
+def _parse_timezone(raw: str) -> str:
+    name = raw.strip()
+    zone(name)
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class SettingSpec:
+    key: str
+    label: str
+    description: str
+    default: str | None
+    parse: Callable[[str], str | None]
+    kind: str = "number"  # number | role | channel | timezone
+
+
+SPECS: dict[str, SettingSpec] = {
+    spec.key: spec
+    for spec in (
+        SettingSpec(
+            "creator_share",
+            "Creator share (%)",
+            "Percent of a gift's coins the creator receives as diamonds; the platform keeps the rest.",
+            None,  # falls back to the bot-wide default from Settings
+            _parse_int(0, 100),
+        ),
+        SettingSpec(
+            "moderator_role",
+            "Moderator role",
+            "Members with this role may use /mod, besides those with Manage Server.",
+            None,
+            _parse_snowflake("role"),
+            kind="role",
+        ),
+        SettingSpec(
+            "confirm_threshold",
+            "Confirm gifts from (coins)",
+            "Gifts worth at least this many coins ask the sender to confirm first.",
+            "1000",
+            _parse_int(1, 1_000_000),
+        ),
+        SettingSpec(
+            "timezone",
+            "Timezone",
+            "IANA timezone for leaderboard days, weeks, months and years.",
+            "UTC",
+            _parse_timezone,
+            kind="timezone",
+        ),
+    )
+}
+
+
+def parse_setting(key: str, raw: str) -> str | None:
+    spec = SPECS.get(key)
+    if spec is None:
+        raise InvalidSetting(f"There is no setting called “{key}”.")
+    return spec.parse(raw)
+
+
+@dataclass(frozen=True, slots=True)
+class GuildConfig:
+    """A guild's settings, parsed, with defaults filled in."""
+
+    creator_share: int
+    moderator_role_id: int | None
+    confirm_threshold: int
+    timezone: str
+
+    @classmethod
+    def from_stored(cls, stored: Mapping[str, str], *, default_share: int) -> GuildConfig:
+        def raw(key: str) -> str | None:
+            return stored.get(key, SPECS[key].default)
+
+        role = raw("moderator_role")
+        return cls(
+            creator_share=int(raw("creator_share") or default_share),
+            moderator_role_id=int(role) if role else None,
+            confirm_threshold=int(raw("confirm_threshold") or 1000),
+            timezone=raw("timezone") or "UTC",
+        )

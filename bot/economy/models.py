@@ -1,0 +1,132 @@
+"""The plain objects that storage returns and cogs render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Currency(StrEnum):
+    COIN = "coin"
+    DIAMOND = "diamond"
+
+
+class EntryKind(StrEnum):
+    GRANT = "grant"
+    REVOKE = "revoke"
+    GIFT = "gift"
+
+
+@dataclass(frozen=True, slots=True)
+class GiftItem:
+    id: int
+    guild_id: int
+    name: str
+    emoji: str
+    price: int
+    enabled: bool
+    comboable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Balances:
+    coins: int
+    diamonds: int
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A grant or revoke as recorded; `replayed` means the key was seen before."""
+
+    entry_id: int
+    amount: int
+    balance: int
+    created_at: datetime
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class GiftReceipt:
+    entry_id: int
+    gift: GiftItem
+    count: int
+    coins: int
+    diamonds: int
+    platform_coins: int
+    sender_id: int
+    creator_id: int
+    sender_balance: int
+    created_at: datetime
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One ledger entry from a member's point of view."""
+
+    entry_id: int
+    kind: EntryKind
+    coins: int
+    diamonds: int
+    created_at: datetime
+    reason: str | None
+    counterparty_id: int | None = None
+    gift_name: str | None = None
+    gift_emoji: str | None = None
+    count: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderboardRow:
+    rank: int
+    user_id: int
+    name: str
+    score: int
+
+
+@dataclass(frozen=True, slots=True)
+class Creator:
+    guild_id: int
+    user_id: int
+    added_by: int
+    added_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SettingChange:
+    key: str
+    old_value: str | None
+    new_value: str | None
+    actor_id: int
+    changed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T] = field(default_factory=list)
+    total: int = 0
+    offset: int = 0
+    limit: int = 10
+
+    @property
+    def page_number(self) -> int:
+        return self.offset // self.limit + 1 if self.limit else 1
+
+    @property
+    def page_count(self) -> int:
+        return max(1, -(-self.total // self.limit)) if self.limit else 1
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerTotals:
+    """Each currency's sum over every account; zero when the books balance."""
+
+    sums: dict[Currency, int]
+
+    @property
+    def balanced(self) -> bool:
+        return all(total == 0 for total in self.sums.values())

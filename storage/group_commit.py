@@ -1,0 +1,94 @@
+"""Group commit: concurrent writes queue to one writer that commits them in batches.
+
+Each operation is a plain function of a sqlite3 connection. The writer runs a whole batch in a
+single hop to the database thread: one BEGIN, one SAVEPOINT per operation, one COMMIT. A
+refused operation rolls back to its own savepoint, so it never fails its neighbours, and every
+caller gets its own result only after the batch has committed.
+
+The writer task starts on demand and exits as soon as the queue is empty, so nothing waits
+forever (which would stall SimCord's settle()).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+Operation = Callable[[sqlite3.Connection], Any]
+Runner = Callable[[Callable[[sqlite3.Connection], Any]], Awaitable[Any]]
+
+
+def apply_batch(conn: sqlite3.Connection, operations: list[Operation]) -> list[tuple[bool, Any]]:
+    """Run operations in one transaction; each gets (True, result) or (False, exception)."""
+    outcomes: list[tuple[bool, Any]] = []
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for operation in operations:
+            conn.execute("SAVEPOINT op")
+            try:
+                result = operation(conn)
+            except Exception as exc:  # refused or failed: undo this operation only
+                conn.execute("ROLLBACK TO op")
+                conn.execute("RELEASE op")
+                outcomes.append((False, exc))
+            else:
+                conn.execute("RELEASE op")
+                outcomes.append((True, result))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return outcomes
+
+
+class GroupCommitWriter:
+    def __init__(self, run_in_db_thread: Runner, *, max_batch: int = 256) -> None:
+        self._run = run_in_db_thread
+        self._max_batch = max_batch
+        self._queue: list[tuple[Operation, asyncio.Future[Any]]] = []
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0
+        self.operations = 0
+
+    async def submit(self, operation: Callable[[sqlite3.Connection], T]) -> T:
+        """Queue one operation and wait for its committed result (or its exception)."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.append((operation, future))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._drain(), name="giftbot-group-commit")
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                batch = self._queue[: self._max_batch]
+                del self._queue[: self._max_batch]
+                operations = [operation for operation, _ in batch]
+                try:
+                    outcomes = await self._run(partial(apply_batch, operations=operations))
+                except Exception as exc:  # the batch itself failed: nothing of it committed
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                self.batches += 1
+                self.operations += len(batch)
+                for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+                    if future.done():  # the caller gave up waiting; the work is committed anyway
+                        continue
+                    if ok:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(value)
+        finally:
+            self._task = None
+
+    async def wait_idle(self) -> None:
+        """Wait until every queued operation has been committed or refused."""
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)

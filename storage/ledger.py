@@ -1,0 +1,180 @@
+"""Double-entry posting, run inside a transaction on the database thread.
+
+Modelled on TigerBeetle: accounts hold one currency and may forbid a negative balance;
+a transfer moves a positive amount from a debit account to a credit account. The check and the
+write are one conditional UPDATE, so no interleaving can overdraw an account.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from bot.economy.catalogue import default_gifts, name_key
+from bot.economy.errors import EconomyError, InsufficientCoins
+from bot.economy.models import Currency
+
+SYSTEM_OWNER = 0
+
+# code -> (currency, may go negative?)
+SYSTEM_ACCOUNTS: dict[str, tuple[Currency, bool]] = {
+    "promo_issuer": (Currency.COIN, True),  # issues promo coins: negative by design
+    "gift_sink": (Currency.COIN, False),  # coins spent on gifts that back creators' diamonds
+    "platform_fee": (Currency.COIN, False),  # what the creator share leaves to the platform
+    "diamond_issuer": (Currency.DIAMOND, True),  # issues creators' diamonds: negative by design
+}
+MEMBER_ACCOUNTS: dict[str, Currency] = {"coins": Currency.COIN, "diamonds": Currency.DIAMOND}
+
+
+class InsufficientDiamonds(EconomyError):
+    def __init__(self, *, balance: int, needed: int) -> None:
+        self.balance = balance
+        self.needed = needed
+        super().__init__(f"You need {needed:,} diamonds but have {balance:,}.")
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    name: str
+    debit_account_id: int
+    credit_account_id: int
+    amount: int
+    currency: Currency
+
+
+def ensure_guild(conn: sqlite3.Connection, guild_id: int, at_ms: int) -> bool:
+    """Create the guild's row, system accounts and default catalogue once. True if created."""
+    created = conn.execute(
+        "INSERT INTO guilds (guild_id, created_at, catalogue_seeded_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (guild_id) DO NOTHING",
+        (guild_id, at_ms, at_ms),
+    ).rowcount
+    if not created:
+        return False
+    conn.executemany(
+        "INSERT INTO accounts (guild_id, owner_id, code, currency, non_negative, balance, created_at) "
+        "VALUES (?, ?, ?, ?, ?, 0, ?)",
+        [
+            (guild_id, SYSTEM_OWNER, code, currency.value, int(not negative), at_ms)
+            for code, (currency, negative) in SYSTEM_ACCOUNTS.items()
+        ],
+    )
+    conn.executemany(
+        "INSERT INTO catalogue (guild_id, name, name_key, emoji, price, enabled, comboable, tiktok_id, "
+        "updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)",
+        [
+            (guild_id, g.name, name_key(g.name), g.emoji, g.price, int(g.comboable), g.tiktok_id, at_ms)
+            for g in default_gifts()
+        ],
+    )
+    return True
+
+
+def system_account(conn: sqlite3.Connection, guild_id: int, code: str) -> int:
+    row = conn.execute(
+        "SELECT id FROM accounts WHERE guild_id = ? AND owner_id = ? AND code = ?",
+        (guild_id, SYSTEM_OWNER, code),
+    ).fetchone()
+    if row is None:
+        raise LookupError(f"guild {guild_id} has no {code} account; call ensure_guild first")
+    return int(row[0])
+
+
+def member_account(conn: sqlite3.Connection, guild_id: int, user_id: int, code: str, at_ms: int) -> int:
+    """The member's account for `code` ('coins' or 'diamonds'), opened on first use."""
+    if user_id == SYSTEM_OWNER:
+        raise ValueError("user id 0 is reserved for system accounts")
+    row = conn.execute(
+        "SELECT id FROM accounts WHERE guild_id = ? AND owner_id = ? AND code = ?",
+        (guild_id, user_id, code),
+    ).fetchone()
+    if row is not None:
+        return int(row[0])
+    cursor = conn.execute(
+        "INSERT INTO accounts (guild_id, owner_id, code, currency, non_negative, balance, created_at) "
+        "VALUES (?, ?, ?, ?, 1, 0, ?)",
+        (guild_id, user_id, code, MEMBER_ACCOUNTS[code].value, at_ms),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def balance(conn: sqlite3.Connection, account_id: int) -> int:
+    return int(conn.execute("SELECT balance FROM accounts WHERE id = ?", (account_id,)).fetchone()[0])
+
+
+def member_balance(conn: sqlite3.Connection, guild_id: int, user_id: int, code: str) -> int:
+    row = conn.execute(
+        "SELECT balance FROM accounts WHERE guild_id = ? AND owner_id = ? AND code = ?",
+        (guild_id, user_id, code),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def find_entry(conn: sqlite3.Connection, key: str) -> int | None:
+    row = conn.execute("SELECT id FROM entries WHERE idempotency_key = ?", (key,)).fetchone()
+    return int(row[0]) if row else None
+
+
+def post_entry(
+    conn: sqlite3.Connection,
+    *,
+    guild_id: int,
+    key: str,
+    kind: str,
+    actor_id: int,
+    reason: str | None,
+    at_ms: int,
+    legs: list[Leg],
+) -> int:
+    """Write one ledger entry and its legs, moving balances. Raises before any partial write
+    becomes visible: the caller's savepoint rolls back everything on error."""
+    entry_id = int(
+        conn.execute(
+            "INSERT INTO entries (guild_id, idempotency_key, kind, actor_id, reason, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (guild_id, key, kind, actor_id, reason, at_ms),
+        ).lastrowid
+        or 0
+    )
+    for leg in legs:
+        _move(conn, leg)
+        conn.execute(
+            "INSERT INTO transfers (entry_id, idempotency_key, guild_id, currency, debit_account_id, "
+            "credit_account_id, amount, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                entry_id,
+                f"{key}#{leg.name}",
+                guild_id,
+                leg.currency.value,
+                leg.debit_account_id,
+                leg.credit_account_id,
+                leg.amount,
+                at_ms,
+            ),
+        )
+    return entry_id
+
+
+def _move(conn: sqlite3.Connection, leg: Leg) -> None:
+    if leg.amount <= 0:
+        raise ValueError("a transfer moves a positive amount")
+    debited = conn.execute(
+        "UPDATE accounts SET balance = balance - ? "
+        "WHERE id = ? AND currency = ? AND (non_negative = 0 OR balance >= ?)",
+        (leg.amount, leg.debit_account_id, leg.currency.value, leg.amount),
+    ).rowcount
+    if not debited:
+        row = conn.execute(
+            "SELECT balance, currency FROM accounts WHERE id = ?", (leg.debit_account_id,)
+        ).fetchone()
+        if row is None or row[1] != leg.currency.value:
+            raise ValueError(f"account {leg.debit_account_id} cannot be debited in {leg.currency}")
+        if leg.currency is Currency.COIN:
+            raise InsufficientCoins(balance=int(row[0]), needed=leg.amount)
+        raise InsufficientDiamonds(balance=int(row[0]), needed=leg.amount)
+    credited = conn.execute(
+        "UPDATE accounts SET balance = balance + ? WHERE id = ? AND currency = ?",
+        (leg.amount, leg.credit_account_id, leg.currency.value),
+    ).rowcount
+    if not credited:
+        raise ValueError(f"account {leg.credit_account_id} cannot be credited in {leg.currency}")

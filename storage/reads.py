@@ -1,0 +1,215 @@
+"""Read-only queries: balances, history, leaderboards, settings and ledger checks."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from bot.economy.clock import from_millis
+from bot.economy.models import (
+    Balances,
+    Currency,
+    EntryKind,
+    HistoryEntry,
+    LeaderboardRow,
+    LedgerTotals,
+    Page,
+    SettingChange,
+)
+
+
+def balances(conn: sqlite3.Connection, guild_id: int, user_id: int) -> Balances:
+    rows = dict(
+        conn.execute(
+            "SELECT code, balance FROM accounts WHERE guild_id = ? AND owner_id = ? AND code IN "
+            "('coins', 'diamonds')",
+            (guild_id, user_id),
+        ).fetchall()
+    )
+    return Balances(coins=int(rows.get("coins", 0)), diamonds=int(rows.get("diamonds", 0)))
+
+
+# The entries that touch a member's accounts, as debit or credit. Spelled out in full (no
+# string building) so every query stays a static, parameterised string.
+_COUNT_TOUCHING = (
+    "SELECT COUNT(*) FROM ("
+    "SELECT t.entry_id FROM transfers t JOIN accounts a ON a.id = t.debit_account_id "
+    "WHERE a.guild_id = ? AND a.owner_id = ? "
+    "UNION SELECT t.entry_id FROM transfers t JOIN accounts a ON a.id = t.credit_account_id "
+    "WHERE a.guild_id = ? AND a.owner_id = ?) touching"
+)
+_PAGE_TOUCHING = (
+    "SELECT entry_id FROM ("
+    "SELECT t.entry_id FROM transfers t JOIN accounts a ON a.id = t.debit_account_id "
+    "WHERE a.guild_id = ? AND a.owner_id = ? "
+    "UNION SELECT t.entry_id FROM transfers t JOIN accounts a ON a.id = t.credit_account_id "
+    "WHERE a.guild_id = ? AND a.owner_id = ?) touching ORDER BY entry_id DESC LIMIT ? OFFSET ?"
+)
+
+
+def history(
+    conn: sqlite3.Connection, guild_id: int, user_id: int, offset: int, limit: int
+) -> Page[HistoryEntry]:
+    """The member's ledger entries, newest first, with their net effect on each currency."""
+    accounts = {
+        row[0]
+        for row in conn.execute(
+            "SELECT id FROM accounts WHERE guild_id = ? AND owner_id = ?", (guild_id, user_id)
+        ).fetchall()
+    }
+    if not accounts:
+        return Page([], 0, offset, limit)
+    params = (guild_id, user_id, guild_id, user_id)
+    total = conn.execute(_COUNT_TOUCHING, params).fetchone()[0]
+    page_ids = [row[0] for row in conn.execute(_PAGE_TOUCHING, (*params, limit, offset)).fetchall()]
+    items = [_history_entry(conn, entry_id, accounts) for entry_id in page_ids]
+    return Page(items, int(total), offset, limit)
+
+
+def _history_entry(conn: sqlite3.Connection, entry_id: int, mine: set[int]) -> HistoryEntry:
+    kind, reason, created_at, actor_id = conn.execute(
+        "SELECT kind, reason, created_at, actor_id FROM entries WHERE id = ?", (entry_id,)
+    ).fetchone()
+    deltas = {Currency.COIN: 0, Currency.DIAMOND: 0}
+    for debit, credit, amount, currency in conn.execute(
+        "SELECT debit_account_id, credit_account_id, amount, currency FROM transfers WHERE entry_id = ?",
+        (entry_id,),
+    ):
+        if credit in mine:
+            deltas[Currency(currency)] += amount
+        if debit in mine:
+            deltas[Currency(currency)] -= amount
+    gift = conn.execute(
+        "SELECT sender_id, creator_id, gift_name, gift_emoji, count FROM gift_events WHERE entry_id = ?",
+        (entry_id,),
+    ).fetchone()
+    counterparty = actor_id
+    name = emoji = count = None
+    if gift is not None:
+        sender_id, creator_id, name, emoji, count = gift
+        counterparty = creator_id if deltas[Currency.COIN] < 0 else sender_id
+    return HistoryEntry(
+        entry_id=entry_id,
+        kind=EntryKind(kind),
+        coins=deltas[Currency.COIN],
+        diamonds=deltas[Currency.DIAMOND],
+        created_at=from_millis(created_at),
+        reason=reason,
+        counterparty_id=counterparty,
+        gift_name=name,
+        gift_emoji=emoji,
+        count=count,
+    )
+
+
+def _board(
+    conn: sqlite3.Connection,
+    *,
+    who: str,
+    guild_id: int,
+    start_ms: int | None,
+    end_ms: int | None,
+    limit: int,
+    offset: int,
+) -> list[LeaderboardRow]:
+    # Ties go to whoever reached the score first: the smaller last entry id ranks higher.
+    sql = {
+        "sender": (
+            "SELECT g.sender_id, COALESCE(n.name, ''), SUM(g.coins) AS score, MAX(g.entry_id) AS last "
+            "FROM gift_events g LEFT JOIN member_names n "
+            "ON n.guild_id = g.guild_id AND n.user_id = g.sender_id "
+            "WHERE g.guild_id = ? AND g.created_at >= ? AND g.created_at < ? "
+            "GROUP BY g.sender_id, n.name ORDER BY score DESC, last ASC LIMIT ? OFFSET ?"
+        ),
+        "creator": (
+            "SELECT g.creator_id, COALESCE(n.name, ''), SUM(g.coins) AS score, MAX(g.entry_id) AS last "
+            "FROM gift_events g LEFT JOIN member_names n "
+            "ON n.guild_id = g.guild_id AND n.user_id = g.creator_id "
+            "WHERE g.guild_id = ? AND g.created_at >= ? AND g.created_at < ? "
+            "GROUP BY g.creator_id, n.name ORDER BY score DESC, last ASC LIMIT ? OFFSET ?"
+        ),
+    }[who]
+    rows = conn.execute(
+        sql,
+        (
+            guild_id,
+            start_ms if start_ms is not None else -(2**62),
+            end_ms if end_ms is not None else 2**62,
+            limit,
+            offset,
+        ),
+    ).fetchall()
+    return [
+        LeaderboardRow(rank=offset + index + 1, user_id=row[0], name=row[1], score=int(row[2]))
+        for index, row in enumerate(rows)
+    ]
+
+
+def top_gifters(
+    conn: sqlite3.Connection,
+    guild_id: int,
+    start_ms: int | None,
+    end_ms: int | None,
+    limit: int,
+    offset: int = 0,
+) -> list[LeaderboardRow]:
+    return _board(
+        conn, who="sender", guild_id=guild_id, start_ms=start_ms, end_ms=end_ms, limit=limit, offset=offset
+    )
+
+
+def top_creators(
+    conn: sqlite3.Connection,
+    guild_id: int,
+    start_ms: int | None,
+    end_ms: int | None,
+    limit: int,
+    offset: int = 0,
+) -> list[LeaderboardRow]:
+    return _board(
+        conn, who="creator", guild_id=guild_id, start_ms=start_ms, end_ms=end_ms, limit=limit, offset=offset
+    )
+
+
+def guild_settings(conn: sqlite3.Connection, guild_id: int) -> dict[str, str]:
+    return dict(
+        conn.execute("SELECT key, value FROM guild_settings WHERE guild_id = ?", (guild_id,)).fetchall()
+    )
+
+
+def setting_changes(conn: sqlite3.Connection, guild_id: int, limit: int) -> list[SettingChange]:
+    rows = conn.execute(
+        "SELECT key, old_value, new_value, actor_id, changed_at FROM guild_setting_changes "
+        "WHERE guild_id = ? ORDER BY id DESC LIMIT ?",
+        (guild_id, limit),
+    ).fetchall()
+    return [SettingChange(r[0], r[1], r[2], r[3], from_millis(r[4])) for r in rows]
+
+
+def ledger_totals(conn: sqlite3.Connection, guild_id: int | None = None) -> LedgerTotals:
+    """Each currency summed over every account (system ones included): zero when balanced."""
+    sums = {currency: 0 for currency in Currency}
+    rows = conn.execute(
+        "SELECT currency, SUM(balance) FROM accounts WHERE (? IS NULL OR guild_id = ?) GROUP BY currency",
+        (guild_id, guild_id),
+    ).fetchall()
+    for currency, total in rows:
+        sums[Currency(currency)] = int(total)
+    return LedgerTotals(sums)
+
+
+def balance_mismatches(conn: sqlite3.Connection) -> list[tuple[int, int, int]]:
+    """Accounts whose stored balance differs from the sum of their transfers: (id, stored, ledger)."""
+    rows = conn.execute(
+        "SELECT a.id, a.balance, "
+        "COALESCE((SELECT SUM(amount) FROM transfers WHERE credit_account_id = a.id), 0) - "
+        "COALESCE((SELECT SUM(amount) FROM transfers WHERE debit_account_id = a.id), 0) AS derived "
+        "FROM accounts a"
+    ).fetchall()
+    return [(r[0], r[1], r[2]) for r in rows if r[1] != r[2]]
+
+
+def negative_member_accounts(conn: sqlite3.Connection) -> list[tuple[int, int]]:
+    return [
+        (r[0], r[1])
+        for r in conn.execute("SELECT id, balance FROM accounts WHERE non_negative = 1 AND balance < 0")
+    ]

@@ -1,0 +1,250 @@
+"""`Storage`: the async API the rest of giftbot uses. Plain ids in, domain objects out.
+
+Every method is one unit of work: reads run in one hop to the database thread, writes go
+through group commit and return only after their transaction has committed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+
+from bot.economy.clock import to_millis
+from bot.economy.models import (
+    Balances,
+    Creator,
+    GiftItem,
+    GiftReceipt,
+    HistoryEntry,
+    LeaderboardRow,
+    LedgerTotals,
+    Page,
+    Receipt,
+    SettingChange,
+)
+
+from . import catalogue_ops, ledger, money_ops, reads, settings_ops
+from .database import Database, Synchronous
+
+
+def _ms(moment: datetime | None) -> int | None:
+    return to_millis(moment) if moment is not None else None
+
+
+class Storage:
+    def __init__(self, path: str | Path, *, synchronous: Synchronous = "NORMAL") -> None:
+        self.db = Database(path, synchronous=synchronous)
+        self._known_guilds: set[int] = set()
+
+    @property
+    def path(self) -> Path:
+        return self.db.path
+
+    async def open(self) -> list[str]:
+        return await self.db.open()
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    # -- guilds and settings -------------------------------------------------------------
+
+    async def ensure_guild(self, *, guild_id: int, at: datetime) -> None:
+        """Open the guild's books and seed its catalogue the first time it is used."""
+        if guild_id in self._known_guilds:
+            return
+        await self.db.write(lambda conn: ledger.ensure_guild(conn, guild_id, to_millis(at)))
+        self._known_guilds.add(guild_id)
+
+    async def guild_settings(self, *, guild_id: int) -> dict[str, str]:
+        return await self.db.read(lambda conn: reads.guild_settings(conn, guild_id))
+
+    async def set_guild_setting(
+        self, *, guild_id: int, key: str, value: str | None, actor_id: int, at: datetime
+    ) -> SettingChange:
+        return await self.db.write(
+            partial(
+                settings_ops.set_setting,
+                guild_id=guild_id,
+                key=key,
+                value=value,
+                actor_id=actor_id,
+                at_ms=to_millis(at),
+            )
+        )
+
+    async def setting_changes(self, *, guild_id: int, limit: int = 10) -> list[SettingChange]:
+        return await self.db.read(lambda conn: reads.setting_changes(conn, guild_id, limit))
+
+    # -- money ---------------------------------------------------------------------------
+
+    async def grant(
+        self, *, guild_id: int, user_id: int, amount: int, actor_id: int, reason: str, key: str, at: datetime
+    ) -> Receipt:
+        return await self.db.write(
+            partial(
+                money_ops.grant,
+                guild_id=guild_id,
+                user_id=user_id,
+                amount=amount,
+                actor_id=actor_id,
+                reason=reason,
+                key=key,
+                at_ms=to_millis(at),
+            )
+        )
+
+    async def revoke(
+        self, *, guild_id: int, user_id: int, amount: int, actor_id: int, reason: str, key: str, at: datetime
+    ) -> Receipt:
+        return await self.db.write(
+            partial(
+                money_ops.revoke,
+                guild_id=guild_id,
+                user_id=user_id,
+                amount=amount,
+                actor_id=actor_id,
+                reason=reason,
+                key=key,
+                at_ms=to_millis(at),
+            )
+        )
+
+    async def send_gift(
+        self,
+        *,
+        guild_id: int,
+        sender_id: int,
+        sender_name: str,
+        creator_id: int,
+        creator_name: str,
+        gift_id: int,
+        count: int,
+        share_percent: int,
+        key: str,
+        at: datetime,
+        channel_id: int | None = None,
+    ) -> GiftReceipt:
+        return await self.db.write(
+            partial(
+                money_ops.send_gift,
+                guild_id=guild_id,
+                sender_id=sender_id,
+                sender_name=sender_name,
+                creator_id=creator_id,
+                creator_name=creator_name,
+                gift_id=gift_id,
+                count=count,
+                share_percent=share_percent,
+                channel_id=channel_id,
+                key=key,
+                at_ms=to_millis(at),
+            )
+        )
+
+    async def balances(self, *, guild_id: int, user_id: int) -> Balances:
+        return await self.db.read(lambda conn: reads.balances(conn, guild_id, user_id))
+
+    async def history(
+        self, *, guild_id: int, user_id: int, offset: int = 0, limit: int = 10
+    ) -> Page[HistoryEntry]:
+        return await self.db.read(lambda conn: reads.history(conn, guild_id, user_id, offset, limit))
+
+    async def top_gifters(
+        self, *, guild_id: int, start: datetime | None, end: datetime | None, limit: int = 10, offset: int = 0
+    ) -> list[LeaderboardRow]:
+        return await self.db.read(
+            lambda conn: reads.top_gifters(conn, guild_id, _ms(start), _ms(end), limit, offset)
+        )
+
+    async def top_creators(
+        self, *, guild_id: int, start: datetime | None, end: datetime | None, limit: int = 10, offset: int = 0
+    ) -> list[LeaderboardRow]:
+        return await self.db.read(
+            lambda conn: reads.top_creators(conn, guild_id, _ms(start), _ms(end), limit, offset)
+        )
+
+    # -- catalogue and creators ----------------------------------------------------------
+
+    async def gifts(self, *, guild_id: int, include_disabled: bool = False) -> list[GiftItem]:
+        return await self.db.read(
+            lambda conn: catalogue_ops.list_gifts(conn, guild_id, include_disabled=include_disabled)
+        )
+
+    async def gift_by_name(self, *, guild_id: int, name: str) -> GiftItem | None:
+        return await self.db.read(lambda conn: catalogue_ops.gift_by_name(conn, guild_id, name))
+
+    async def search_gifts(self, *, guild_id: int, text: str, limit: int = 25) -> list[GiftItem]:
+        return await self.db.read(lambda conn: catalogue_ops.search_gifts(conn, guild_id, text, limit))
+
+    async def add_gift(
+        self, *, guild_id: int, name: str, emoji: str, price: int, comboable: bool, at: datetime
+    ) -> GiftItem:
+        return await self.db.write(
+            partial(
+                catalogue_ops.add_gift,
+                guild_id=guild_id,
+                name=name,
+                emoji=emoji,
+                price=price,
+                comboable=comboable,
+                at_ms=to_millis(at),
+            )
+        )
+
+    async def edit_gift(
+        self,
+        *,
+        guild_id: int,
+        name: str,
+        at: datetime,
+        new_name: str | None = None,
+        emoji: str | None = None,
+        price: int | None = None,
+        enabled: bool | None = None,
+    ) -> tuple[GiftItem, GiftItem]:
+        return await self.db.write(
+            partial(
+                catalogue_ops.edit_gift,
+                guild_id=guild_id,
+                name=name,
+                new_name=new_name,
+                emoji=emoji,
+                price=price,
+                enabled=enabled,
+                at_ms=to_millis(at),
+            )
+        )
+
+    async def add_creator(
+        self, *, guild_id: int, user_id: int, name: str, actor_id: int, at: datetime
+    ) -> Creator:
+        return await self.db.write(
+            partial(
+                catalogue_ops.add_creator,
+                guild_id=guild_id,
+                user_id=user_id,
+                name=name,
+                actor_id=actor_id,
+                at_ms=to_millis(at),
+            )
+        )
+
+    async def remove_creator(self, *, guild_id: int, user_id: int, name: str) -> None:
+        await self.db.write(
+            partial(catalogue_ops.remove_creator, guild_id=guild_id, user_id=user_id, name=name)
+        )
+
+    async def creators(self, *, guild_id: int) -> list[Creator]:
+        return await self.db.read(lambda conn: catalogue_ops.list_creators(conn, guild_id))
+
+    async def is_creator(self, *, guild_id: int, user_id: int) -> bool:
+        return await self.db.read(lambda conn: catalogue_ops.is_creator(conn, guild_id, user_id))
+
+    # -- audit ---------------------------------------------------------------------------
+
+    async def ledger_totals(self, *, guild_id: int | None = None) -> LedgerTotals:
+        return await self.db.read(lambda conn: reads.ledger_totals(conn, guild_id))
+
+    async def balance_mismatches(self) -> list[tuple[int, int, int]]:
+        return await self.db.read(reads.balance_mismatches)
