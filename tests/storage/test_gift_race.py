@@ -20,13 +20,28 @@ async def test_two_hundred_concurrent_gifts_on_57_gifts_worth(tmp_path):
         await store.add_creator(guild_id=GUILD, user_id=CREATOR, name="creator", actor_id=MOD, at=NOW)
         corgi = await store.gift_by_name(guild_id=GUILD, name="Corgi")
         assert corgi is not None and corgi.price == 299
-        await store.grant(guild_id=GUILD, user_id=SENDER, amount=57 * 299, actor_id=MOD, reason="race",
-                          key="grant:1", at=NOW)
+        await store.grant(
+            guild_id=GUILD,
+            user_id=SENDER,
+            amount=57 * 299,
+            actor_id=MOD,
+            reason="race",
+            key="grant:1",
+            at=NOW,
+        )
 
         async def one(i: int):
             return await store.send_gift(
-                guild_id=GUILD, sender_id=SENDER, sender_name="s", creator_id=CREATOR, creator_name="c",
-                gift_id=corgi.id, count=1, share_percent=50, key=f"gift:{i}", at=NOW,
+                guild_id=GUILD,
+                sender_id=SENDER,
+                sender_name="s",
+                creator_id=CREATOR,
+                creator_name="c",
+                gift_id=corgi.id,
+                count=1,
+                share_percent=50,
+                key=f"gift:{i}",
+                at=NOW,
             )
 
         results = await asyncio.gather(*(one(i) for i in range(200)), return_exceptions=True)

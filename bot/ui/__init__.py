@@ -1,0 +1,1 @@
+"""Shared look and feel: colours, formatting, pings, paging and confirmation views."""

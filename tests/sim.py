@@ -1,0 +1,229 @@
+"""SimCord helpers shared by every end-to-end test, built once here.
+
+They cover what SimCord 3.2.1 leaves to the test: the real ping set of a message, racing and
+duplicate delivery of interactions, injected Discord errors, captured request bodies and the
+virtual clock. A few rely on SimCord internals (`env.backend`); keep those here so an upgrade
+touches one file. See ../shared/reference/simcord-notes.md.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import discord
+import simcord
+from simcord import interactions as sim_interactions
+
+from bot.app import GiftBot
+from bot.economy.service import Party
+
+MANAGE_SERVER = discord.Permissions(manage_guild=True)
+
+
+@dataclass
+class Community:
+    """A small server: a moderator, two members, two creators and a bot, in #live."""
+
+    env: simcord.Env
+    guild: simcord.GuildHandle
+    channel: simcord.ChannelHandle
+    mod: simcord.MemberActor
+    alice: simcord.MemberActor
+    bob: simcord.MemberActor
+    carol: simcord.MemberActor
+    dave: simcord.MemberActor
+    robot: simcord.MemberActor
+    admins: simcord.RoleHandle
+    _grants: int = 0
+
+    @classmethod
+    def build(cls, env: simcord.Env, *, name: str = "Live Room") -> Community:
+        guild = env.create_guild(name)
+        channel = guild.create_text_channel("live")
+        admins = guild.create_role("Admins", permissions=MANAGE_SERVER)
+        return cls(
+            env=env,
+            guild=guild,
+            channel=channel,
+            mod=guild.add_member(env.create_user("mod", global_name="Mona the Mod"), roles=[admins]),
+            alice=guild.add_member(env.create_user("alice", global_name="Alice")),
+            bob=guild.add_member(env.create_user("bob", global_name="Bob")),
+            carol=guild.add_member(env.create_user("carol", global_name="Carol")),
+            dave=guild.add_member(env.create_user("dave", global_name="Dave")),
+            robot=guild.add_member(env.create_user("robot", bot=True)),
+            admins=admins,
+        )
+
+    @property
+    def bot(self) -> GiftBot:
+        bot = self.env.bot
+        assert isinstance(bot, GiftBot)
+        return bot
+
+    async def make_creators(self, *creators: simcord.MemberActor) -> None:
+        """Seed creators straight through the service (the /mod cog has its own tests)."""
+        for creator in creators or (self.carol, self.dave):
+            await self.bot.economy.add_creator(
+                self.guild.id, Party(creator.id, creator.name), actor=Party(self.mod.id, self.mod.name)
+            )
+
+    async def grant(self, member: simcord.MemberActor, coins: int, reason: str = "welcome") -> None:
+        """Seed promo coins straight through the service, under a unique key."""
+        self._grants += 1
+        await self.bot.economy.grant(
+            self.guild.id,
+            Party(member.id, member.name),
+            coins,
+            actor=Party(self.mod.id, self.mod.name),
+            reason=reason,
+            key=f"test-grant:{self._grants}",
+        )
+
+    async def coins(self, member: simcord.MemberActor) -> int:
+        held = await self.bot.storage.balances(guild_id=self.guild.id, user_id=member.id)
+        return held.coins
+
+    async def diamonds(self, member: simcord.MemberActor) -> int:
+        held = await self.bot.storage.balances(guild_id=self.guild.id, user_id=member.id)
+        return held.diamonds
+
+    async def assert_books_balance(self) -> None:
+        totals = await self.bot.storage.ledger_totals()
+        assert totals.balanced, totals
+        assert await self.bot.storage.balance_mismatches() == []
+
+
+# -- the real ping set ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pings:
+    users: frozenset[int]
+    roles: frozenset[int]
+    everyone: bool
+
+    @property
+    def nobody(self) -> bool:
+        return not self.users and not self.roles and not self.everyone
+
+
+def pings(env: simcord.Env, message: discord.Message | simcord.ResponseMessage) -> Pings:
+    """Who Discord really notified, not just who `Message.mentions` lists."""
+    channel_id = message.channel_id if isinstance(message, simcord.ResponseMessage) else message.channel.id
+    stored = env.backend.messages[channel_id][message.id]
+    return Pings(
+        frozenset(stored.ping_user_ids), frozenset(stored.ping_role_ids), bool(stored.mention_everyone)
+    )
+
+
+# -- request bodies --------------------------------------------------------------------------
+
+
+def requests(
+    env: simcord.Env, method: str | None = None, path: str | None = None
+) -> list[simcord.HttpLogEntry]:
+    """Every request the bot attempted, optionally filtered by method and a path glob."""
+    return [
+        entry
+        for entry in env.http_requests
+        if (method is None or entry.method == method) and (path is None or fnmatch.fnmatch(entry.path, path))
+    ]
+
+
+def channel_writes(env: simcord.Env, channel_id: int) -> list[simcord.HttpLogEntry]:
+    """POSTs and PATCHes that put something in a channel (messages and interaction replies)."""
+    found = []
+    for entry in env.http_requests:
+        if entry.method not in {"POST", "PATCH"}:
+            continue
+        if entry.path.startswith(f"/channels/{channel_id}/messages"):
+            found.append(entry)
+    return found
+
+
+# -- injected Discord errors ------------------------------------------------------------------
+
+
+def close_dms(env: simcord.Env, member: simcord.MemberActor) -> None:
+    """The member's DMs are closed: sending to them fails with 50007."""
+    dm = member.user.dm_channel if hasattr(member, "user") else env.backend.get_user(member.id)
+    env.inject_error("POST", f"/channels/{dm.id}/messages", status=403, code=50007, times=None)
+
+
+def fail_interaction_callbacks(
+    env: simcord.Env, *, status: int, code: int = 0, times: int | None = 1
+) -> None:
+    """Discord refuses interaction replies (429, 5xx, or 10062 for an expired interaction)."""
+    env.inject_error("POST", "/interactions/*/*/callback", status=status, code=code, times=times)
+
+
+# -- racing and duplicate delivery -------------------------------------------------------------
+
+
+def _command_payload(
+    actor: simcord.MemberActor, channel: simcord.ChannelHandle, name: str, options: dict[str, Any]
+) -> dict[str, Any]:
+    backend = actor._env.backend
+    parts = name.split()
+    root = next(
+        command
+        for command in backend.visible_commands(user_id=actor.id, channel_id=channel.id)
+        if command["name"] == parts[0]
+    )
+    leaf, nesting = sim_interactions.walk_to_subcommand(root, parts[1:])
+    leaf_options, resolved = sim_interactions.build_options(actor, name, leaf, options, channel_id=channel.id)
+    data: dict[str, Any] = {
+        "id": root["id"],
+        "name": root["name"],
+        "type": root.get("type", 1),
+        "options": sim_interactions.nest_options(root, nesting, leaf_options),
+    }
+    if resolved:
+        data["resolved"] = resolved
+    _, payload = sim_interactions.base_payload(
+        backend, type=2, channel_id=channel.id, guild_id=actor.guild.id, user_id=actor.id, data=data
+    )
+    return payload
+
+
+async def race(
+    env: simcord.Env,
+    actor: simcord.MemberActor,
+    channel: simcord.ChannelHandle,
+    name: str,
+    n: int,
+    **options: Any,
+) -> list[int]:
+    """Deliver `n` distinct invocations of a slash command at once; returns their interaction ids."""
+    payloads = [_command_payload(actor, channel, name, options) for _ in range(n)]
+    for payload in payloads:
+        env.backend.emit("INTERACTION_CREATE", payload)
+    await env.settle()
+    return [int(p["id"]) for p in payloads]
+
+
+async def deliver_twice(
+    env: simcord.Env, actor: simcord.MemberActor, channel: simcord.ChannelHandle, name: str, **options: Any
+) -> int:
+    """Deliver the very same interaction twice, as Discord may on a retry; returns its id."""
+    payload = _command_payload(actor, channel, name, options)
+    env.backend.emit("INTERACTION_CREATE", payload)
+    env.backend.emit("INTERACTION_CREATE", payload)
+    await env.settle()
+    return int(payload["id"])
+
+
+def acknowledge_errors(env: simcord.Env, *kinds: type[BaseException]) -> list[BaseException]:
+    """Take the errors the bot swallowed (so teardown does not fail) and return those of `kinds`."""
+    return [error for error in env.errors if not kinds or isinstance(error, kinds)]
+
+
+# -- the clock ------------------------------------------------------------------------------------
+
+
+def now(env: simcord.Env) -> datetime:
+    """SimCord's virtual now; the bot reads the same clock through discord.utils.utcnow."""
+    return env.now()
