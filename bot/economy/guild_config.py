@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from .errors import InvalidSetting
 from .periods import zone
 
-_ID = re.compile(r"^(?:<[@#]&?!?)?(\d{15,21})>?$")
+# A bare id, or the mention syntax of the expected kind only: a user mention pasted as a
+# role would otherwise be stored and silently never match.
+_MENTION_PREFIX = {"role": "<@&", "channel": "<#"}
 
 
 def _parse_int(low: int, high: int) -> Callable[[str], str]:
@@ -30,14 +32,16 @@ def _parse_int(low: int, high: int) -> Callable[[str], str]:
 
 
 def _parse_snowflake(what: str) -> Callable[[str], str | None]:
+    pattern = re.compile(rf"^(?:{re.escape(_MENTION_PREFIX[what])}(\d{{15,21}})>|(\d{{15,21}}))$")
+
     def parse(raw: str) -> str | None:
         text = raw.strip()
         if text.lower() in {"", "none", "off", "clear"}:
             return None
-        match = _ID.match(text)
+        match = pattern.match(text)
         if not match:
             raise InvalidSetting(f"Mention a {what} or paste its id, or say `none`.")
-        return match.group(1)
+        return match.group(1) or match.group(2)
 
     return parse
 
