@@ -9,8 +9,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import GiftBot
+from bot.economy.errors import EconomyError
 from bot.economy.models import GiftItem, GiftReceipt
 from bot.economy.service import GiftQuote, Party
+from bot.interactions import idempotency_key, party
 from bot.permissions import is_moderator, require_guild
 from bot.ui import format as fmt
 from bot.ui import theme
@@ -21,15 +23,7 @@ log = logging.getLogger(__name__)
 
 PER_PAGE = 12
 MAX_COUNT = 9_999
-
-
-def party(user: discord.Member | discord.User) -> Party:
-    return Party(id=user.id, name=fmt.display_name(user), is_bot=user.bot)
-
-
-def idempotency_key(interaction: discord.Interaction) -> str:
-    """Money keys on the command's interaction id, so a redelivery moves nothing twice."""
-    return f"interaction:{interaction.id}"
+ALREADY_ACKNOWLEDGED = 40060  # Discord redelivered an interaction another handler already answered
 
 
 def acknowledgement(receipt: GiftReceipt) -> discord.Embed:
@@ -42,6 +36,15 @@ def acknowledgement(receipt: GiftReceipt) -> discord.Embed:
     )
     embed.set_footer(text=f"🪙 {receipt.coins:,} coins · 💎 {receipt.diamonds:,} diamonds to the creator")
     return embed
+
+
+async def close_confirmation(click: discord.Interaction, embed: discord.Embed) -> None:
+    """Replace the confirmation with its outcome. A redelivered click finds it already answered."""
+    try:
+        await click.response.edit_message(embed=embed, view=None, allowed_mentions=NO_PINGS)
+    except discord.HTTPException as exc:
+        if exc.code != ALREADY_ACKNOWLEDGED:
+            raise
 
 
 def confirmation(quote: GiftQuote, creator: Party) -> discord.Embed:
@@ -90,17 +93,29 @@ class Gifting(commands.Cog):
             return
 
         async def confirmed(click: discord.Interaction) -> None:
-            receipt = await self._send(click, sender, recipient, quote.gift, count, key)
-            done = discord.Embed(description="Sent! 🎉", colour=theme.SUCCESS)
-            await click.response.edit_message(embed=done, view=None, allowed_mentions=NO_PINGS)
+            try:
+                receipt = await self._send(click, sender, recipient, quote.gift, count, key)
+            except EconomyError as refusal:
+                # Handled here, not in the view's on_error: the buttons are spent either way,
+                # so the refusal replaces the confirmation (which only the sender sees).
+                await close_confirmation(
+                    click, discord.Embed(description=refusal.user_message, colour=theme.ERROR)
+                )
+                return
+            await close_confirmation(click, discord.Embed(description="Sent! 🎉", colour=theme.SUCCESS))
             if receipt is not None:
                 await click.followup.send(embed=acknowledgement(receipt), allowed_mentions=NO_PINGS)
 
         view = ConfirmView(interaction.user.id, confirmed)
         view.interaction = interaction
-        await interaction.response.send_message(
-            embed=confirmation(quote, recipient), view=view, ephemeral=True, allowed_mentions=NO_PINGS
-        )
+        try:
+            await interaction.response.send_message(
+                embed=confirmation(quote, recipient), view=view, ephemeral=True, allowed_mentions=NO_PINGS
+            )
+        except discord.HTTPException as exc:
+            # A redelivered /gift: the first delivery already owns the confirmation.
+            if exc.code != ALREADY_ACKNOWLEDGED:
+                raise
 
     async def _send(
         self,

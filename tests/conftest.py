@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import pytest_asyncio
 
 from bot.app import create_bot
 from bot.settings import Settings
@@ -18,7 +19,13 @@ def settings(tmp_path) -> Settings:
     )
 
 
-@pytest.fixture
-def simcord_bot(settings):
-    """The real bot for SimCord's `simcord_env` fixture; time comes from SimCord's clock."""
-    return create_bot(settings)
+@pytest_asyncio.fixture
+async def simcord_bot(settings):
+    """The real bot for SimCord's `simcord_env` fixture; time comes from SimCord's clock.
+
+    SimCord detaches the bot without closing it, so the database is closed here: an open
+    aiosqlite connection keeps a thread alive and the test process would never exit.
+    """
+    bot = create_bot(settings)
+    yield bot
+    await bot.storage.close()

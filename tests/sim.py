@@ -16,9 +16,11 @@ from typing import Any
 import discord
 import simcord
 from simcord import interactions as sim_interactions
+from simcord.backend import serializers
 
 from bot.app import GiftBot
 from bot.economy.service import Party
+from bot.ui.errors import user_message_for
 
 MANAGE_SERVER = discord.Permissions(manage_guild=True)
 
@@ -227,3 +229,71 @@ def acknowledge_errors(env: simcord.Env, *kinds: type[BaseException]) -> list[Ba
 def now(env: simcord.Env) -> datetime:
     """SimCord's virtual now; the bot reads the same clock through discord.utils.utcnow."""
     return env.now()
+
+
+# -- buttons ------------------------------------------------------------------------------------
+
+
+def buttons(message: simcord.ResponseMessage) -> dict[str, dict[str, Any]]:
+    found = {}
+    for row in message.components:
+        for component in row.get("components", []):
+            if component.get("type") == 2:
+                found[component["label"]] = component
+    return found
+
+
+async def raw_click(
+    env: simcord.Env,
+    actor: simcord.MemberActor,
+    message: simcord.ResponseMessage,
+    label: str,
+    *,
+    deliveries: int = 1,
+    distinct: bool = False,
+) -> list[simcord.InteractionResult]:
+    """Press a button the way a (possibly misbehaving) client would, bypassing SimCord's visibility
+    check: `deliveries` copies of one click, or distinct clicks arriving together."""
+    backend = env.backend
+    stored = backend.get_message(message.channel_id, message.id)
+    data = {"custom_id": buttons(message)[label]["custom_id"], "component_type": 2}
+    records, payloads = [], []
+    for index in range(deliveries):
+        if index == 0 or distinct:
+            record, payload = sim_interactions.base_payload(
+                backend,
+                type=3,
+                channel_id=message.channel_id,
+                guild_id=actor.guild.id,
+                user_id=actor.id,
+                data=data,
+            )
+            payload["message"] = dict(serializers.message_payload(backend, stored))
+            record.source_message_id = stored.id
+            records.append(record)
+        payloads.append(payload)
+    for payload in payloads:
+        backend.emit("INTERACTION_CREATE", payload)
+    await env.settle()
+    return [simcord.InteractionResult(env, record) for record in records]
+
+
+def interaction_result(env: simcord.Env, interaction_id: int) -> simcord.InteractionResult:
+    return simcord.InteractionResult(env, env.backend.interactions[interaction_id])
+
+
+def command_id(env: simcord.Env, name: str) -> int:
+    """The synced id of a top-level slash command (global or guild)."""
+    for scope in env.backend.commands.values():
+        for (command_name, _type), command in scope.items():
+            if command_name == name:
+                return int(command["id"])
+    raise LookupError(name)
+
+
+def unexpected_errors(env: simcord.Env) -> list[BaseException]:
+    """Errors the bot swallowed that are bugs, leaving out refusals a member was shown.
+
+    SimCord records every exception that reaches a view's on_error, expected refusals included.
+    """
+    return [error for error in env.errors if user_message_for(error) is None]

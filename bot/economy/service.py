@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING
 
 from .catalogue import check_price, clean_emoji, clean_gift_name
 from .clock import Now
-from .errors import GiftDisabled, InvalidSetting, RecipientIsBot, SelfGift, UnknownGift
+from .errors import (
+    GiftDisabled,
+    InsufficientCoins,
+    InvalidSetting,
+    NotACreator,
+    RecipientIsBot,
+    SelfGift,
+    UnknownGift,
+)
 from .guild_config import SPECS, GuildConfig, parse_setting
 from .models import (
     Balances,
@@ -109,7 +117,7 @@ class EconomyService:
         self, guild_id: int, member: Party, amount: int, *, actor: Party, reason: str, key: str
     ) -> Receipt:
         if member.is_bot:
-            raise RecipientIsBot()
+            raise RecipientIsBot("Bots can't hold coins.")
         return await self.storage.grant(
             guild_id=guild_id,
             user_id=member.id,
@@ -153,7 +161,16 @@ class EconomyService:
         gift = await self.find_gift(guild_id, gift_name)
         coins = gift_cost(gift.price, count)
         config = await self.config(guild_id)
-        return GiftQuote(gift, count, coins, needs_confirmation=coins >= config.confirm_threshold)
+        quote = GiftQuote(gift, count, coins, needs_confirmation=coins >= config.confirm_threshold)
+        if quote.needs_confirmation:
+            # Spare the member a confirmation that would only end in a refusal. Sending
+            # re-checks both atomically; this is a courtesy, not the guard.
+            if not await self.storage.is_creator(guild_id=guild_id, user_id=creator.id):
+                raise NotACreator(creator.name)
+            held = await self.storage.balances(guild_id=guild_id, user_id=sender.id)
+            if held.coins < coins:
+                raise InsufficientCoins(balance=held.coins, needed=coins)
+        return quote
 
     async def send_gift(
         self,

@@ -30,8 +30,9 @@ def when(moment: datetime, style: str = "R") -> str:
 
 def safe(text: str, limit: int = 100) -> str:
     """User text made inert: no markdown, no mentions, bounded length."""
-    text = discord.utils.escape_mentions(discord.utils.escape_markdown(text))
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if len(text) > limit:  # cut first, so an escape sequence is never split
+        text = text[: limit - 1] + "…"
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
 
 
 def display_name(user: discord.abc.User) -> str:

@@ -20,3 +20,14 @@ async def test_a_gift_moves_coins_and_is_acknowledged_in_public_without_pings(si
     assert await world.coins(world.alice) == 85
     assert await world.diamonds(world.carol) == 7
     await world.assert_books_balance()
+
+
+async def test_the_bot_reads_time_from_simcords_virtual_clock(simcord_env):
+    world = Community.build(simcord_env)
+    await world.make_creators()
+    await world.grant(world.alice, 10)
+    await simcord_env.advance_time(3 * 24 * 3600)  # virtual: instant
+    await world.alice.slash(world.channel, "gift", creator=world.carol, gift="Rose")
+    history = await world.bot.economy.history(world.guild.id, world.alice.id, page=0)
+    assert history.items[0].created_at == simcord_env.now()
+    assert simcord_env.now().isoformat() == "2026-01-04T00:00:00+00:00"
