@@ -2,8 +2,9 @@
 
 aiosqlite runs each statement as its own round trip to its worker thread. giftbot instead
 sends a whole unit of work (a plain function of the sqlite3 connection) in a single hop, which
-is what makes batching and group commit fast. `_run_in_thread` is the only place that relies on
-aiosqlite's internals; keep it that way so an upgrade touches one function.
+is what makes batching and group commit fast. `open` (the worker thread's daemon flag) and
+`_run_in_thread` are the only places that rely on aiosqlite's internals; keep it that way so an
+upgrade touches this file only.
 """
 
 from __future__ import annotations
@@ -46,9 +47,18 @@ class Database:
         """Connect, configure and migrate. Returns the migrations applied."""
         if str(self.path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = await aiosqlite.connect(self.path, isolation_level=None)
-        await self._run_in_thread(lambda conn: configure(conn, synchronous=self.synchronous))
-        applied = await self._run_in_thread(apply_migrations)
+        pending = aiosqlite.connect(self.path, isolation_level=None)
+        # A daemon worker: a connection someone forgot to close must not keep the process alive
+        # (every commit is already durable, so nothing is lost if the interpreter exits).
+        pending._thread.daemon = True
+        self._conn = await pending
+        try:
+            await self._run_in_thread(lambda conn: configure(conn, synchronous=self.synchronous))
+            applied = await self._run_in_thread(apply_migrations)
+        except BaseException:
+            # e.g. a database from a newer giftbot: close, or aiosqlite's thread keeps the process alive
+            await self.close()
+            raise
         if applied:
             log.info("database %s migrated: %s", self.path, ", ".join(applied))
         return applied

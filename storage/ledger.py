@@ -110,9 +110,22 @@ def member_balance(conn: sqlite3.Connection, guild_id: int, user_id: int, code: 
     return int(row[0]) if row else 0
 
 
-def find_entry(conn: sqlite3.Connection, key: str) -> int | None:
-    row = conn.execute("SELECT id FROM entries WHERE idempotency_key = ?", (key,)).fetchone()
-    return int(row[0]) if row else None
+class KeyReused(EconomyError):
+    """An idempotency key already names a different kind of operation: a bug, never a replay."""
+
+    def __init__(self, key: str, kind: str) -> None:
+        super().__init__("That request was already used for something else, so nothing was changed.")
+        self.key, self.kind = key, kind
+
+
+def find_entry(conn: sqlite3.Connection, key: str, kind: str) -> int | None:
+    """The entry already written under `key` (a replay), or None. Refuses a key of another kind."""
+    row = conn.execute("SELECT id, kind FROM entries WHERE idempotency_key = ?", (key,)).fetchone()
+    if row is None:
+        return None
+    if row[1] != kind:
+        raise KeyReused(key, row[1])
+    return int(row[0])
 
 
 def post_entry(

@@ -43,7 +43,7 @@ def grant(
     at_ms: int,
 ) -> Receipt:
     """Promo coins: promo issuer → member."""
-    if (existing := ledger.find_entry(conn, key)) is not None:
+    if (existing := ledger.find_entry(conn, key, EntryKind.GRANT)) is not None:
         return _replayed_receipt(conn, existing, guild_id, user_id)
     ledger.ensure_guild(conn, guild_id, at_ms)
     wallet = ledger.member_account(conn, guild_id, user_id, "coins", at_ms)
@@ -73,7 +73,7 @@ def revoke(
     at_ms: int,
 ) -> Receipt:
     """Take coins back (member → promo issuer), never below zero: at most the balance."""
-    if (existing := ledger.find_entry(conn, key)) is not None:
+    if (existing := ledger.find_entry(conn, key, EntryKind.REVOKE)) is not None:
         return _replayed_receipt(conn, existing, guild_id, user_id)
     ledger.ensure_guild(conn, guild_id, at_ms)
     wallet = ledger.member_account(conn, guild_id, user_id, "coins", at_ms)
@@ -138,7 +138,7 @@ def send_gift(
     The gift's price, whether it is enabled and whether the recipient is a creator are all read
     inside the transaction, so a concurrent catalogue edit cannot be half-applied.
     """
-    if (existing := ledger.find_entry(conn, key)) is not None:
+    if (existing := ledger.find_entry(conn, key, EntryKind.GIFT)) is not None:
         return _gift_receipt(conn, existing, replayed=True)
     ledger.ensure_guild(conn, guild_id, at_ms)
     row = conn.execute(

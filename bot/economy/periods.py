@@ -83,6 +83,8 @@ def _to_utc(local_naive: datetime, tz: ZoneInfo) -> datetime:
 
 def window(period: Period, now: datetime, tz: ZoneInfo | None = None) -> Window:
     """The period containing `now`, as UTC instants."""
+    if now.tzinfo is None:
+        raise ValueError("naive datetimes are ambiguous; pass an aware UTC datetime")
     if period is Period.ALL:
         return Window(start=None, end=None)
     tz = tz or ZoneInfo("UTC")
