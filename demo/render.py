@@ -1,0 +1,167 @@
+"""Discord messages as plain chat-log text: embeds, buttons, mentions and timestamps made readable.
+
+SimCord's own `env.transcript()` is a debug log of gateway and REST traffic; this is what a member
+would read instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import discord
+
+BOT_NAME = "giftbot"
+ARROW = "▸"
+_USER = re.compile(r"<@!?(\d+)>")
+_ROLE = re.compile(r"<@&(\d+)>")
+_CHANNEL = re.compile(r"<#(\d+)>")
+_TIME = re.compile(r"<t:(-?\d+)(?::[tTdDfFR])?>")
+_CUSTOM_EMOJI = re.compile(r"<a?(:\w+:)\d+>")
+_ESCAPED = re.compile(r"\\([\\*_~`|>#\-\[\]()@])")
+
+
+def utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@dataclass
+class Names:
+    """Who is who, so `<@id>` reads as @Alice and `<#id>` as #live."""
+
+    users: dict[int, str] = field(default_factory=dict)
+    roles: dict[int, str] = field(default_factory=dict)
+    channels: dict[int, str] = field(default_factory=dict)
+
+    def user(self, user_id: int) -> str:
+        return self.users.get(user_id, f"user {user_id}")
+
+    def text(self, raw: str) -> str:
+        """Discord markup to plain text: mentions, timestamps, bold, code spans and escapes."""
+        text = _USER.sub(lambda m: "@" + self.user(int(m[1])), raw)
+        text = _ROLE.sub(lambda m: "@" + self.roles.get(int(m[1]), "role"), text)
+        text = _CHANNEL.sub(lambda m: "#" + self.channels.get(int(m[1]), "channel"), text)
+        text = _TIME.sub(lambda m: utc(datetime.fromtimestamp(int(m[1]), UTC)), text)
+        text = _CUSTOM_EMOJI.sub(r"\1", text)
+        text = text.replace("**", "").replace("__", "").replace("`", "")
+        return _ESCAPED.sub(r"\1", text)
+
+
+def embed_lines(embed: discord.Embed, names: Names) -> list[str]:
+    """Title, description, `name: value` fields, then the footer (with the embed's time)."""
+    lines: list[str] = []
+    if embed.author and embed.author.name:
+        lines.append(names.text(embed.author.name))
+    if embed.title:
+        lines.append(names.text(embed.title))
+    if embed.description:
+        lines.extend(names.text(embed.description).splitlines())
+    for embed_field in embed.fields:
+        name, value = names.text(embed_field.name or ""), names.text(embed_field.value or "")
+        value_lines = value.splitlines() or [""]
+        if len(value_lines) == 1:
+            lines.append(f"{name}: {value_lines[0]}".strip())
+        else:  # a list (e.g. leaderboard rows) reads better under its heading
+            lines.append(name)
+            lines.extend("  " + line for line in value_lines)
+    footer = [names.text(embed.footer.text)] if embed.footer and embed.footer.text else []
+    if embed.timestamp:
+        footer.append(utc(embed.timestamp))
+    if footer:
+        lines.append("— " + " · ".join(footer))
+    if embed.image and embed.image.url:
+        lines.append(f"[image: {_file_name(embed.image.url)}]")
+    return lines
+
+
+def button_line(components: Iterable[Mapping[str, Any]]) -> str | None:
+    """Enabled buttons as `[🎁 Send it] [Cancel]`; None when there is nothing to press."""
+    labels = []
+    for component in walk(components):
+        if component.get("type") != 2 or component.get("disabled"):
+            continue
+        emoji = (component.get("emoji") or {}).get("name")
+        label = component.get("label") or ""
+        labels.append("[" + " ".join(part for part in (emoji, label) if part) + "]")
+    return " ".join(labels) or None
+
+
+def walk(components: Iterable[Mapping[str, Any]]) -> Iterable[Mapping[str, Any]]:
+    """Every component, nested ones (action rows, V2 layouts) included."""
+    for component in components:
+        yield component
+        yield from walk(component.get("components") or ())
+
+
+def _file_name(url: str) -> str:
+    return url.removeprefix("attachment://").rsplit("/", 1)[-1].split("?", 1)[0]
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A bot message as the demo prints it, from a SimCord response or a channel message."""
+
+    id: int
+    content: str
+    embeds: list[discord.Embed]
+    components: list[dict[str, Any]]
+    attachments: list[str]
+    ephemeral: bool
+
+    @classmethod
+    def of(cls, message: Any) -> Shown:
+        """Accepts `simcord.ResponseMessage` and `discord.Message` alike."""
+        if isinstance(message, discord.Message):
+            components: list[dict[str, Any]] = [dict(c.to_dict()) for c in message.components]
+            ephemeral = message.flags.ephemeral
+        else:
+            components = message.components
+            ephemeral = message.ephemeral
+        return cls(
+            id=message.id,
+            content=message.content or "",
+            embeds=list(message.embeds),
+            components=components,
+            attachments=[a.filename for a in message.attachments],
+            ephemeral=ephemeral,
+        )
+
+
+def message_lines(shown: Shown, names: Names, *, viewer: str | None = None) -> list[str]:
+    """`giftbot ▸ …` with the body indented under it; ephemeral replies say who sees them."""
+    body: list[str] = []
+    if shown.content:
+        body.extend(names.text(shown.content).splitlines())
+    for embed in shown.embeds:
+        body.extend(embed_lines(embed, names))
+    body.extend(f"[image: {name}]" for name in shown.attachments)
+    buttons = button_line(shown.components)
+    if buttons:
+        body.append(buttons)
+    head = f"  {BOT_NAME} {ARROW} "
+    if shown.ephemeral:
+        head += f"(only {viewer or 'the sender'} sees this) "
+    if not body:
+        body = ["(empty message)"]
+    indent = " " * (len(BOT_NAME) + 5)
+    return [head + body[0], *(indent + line for line in body[1:])]
+
+
+def option_text(value: Any, name_of: Callable[[Any], str | None]) -> str:
+    """How Discord's input box shows an option: members by name, numbers and text as typed."""
+    named = name_of(value)
+    if named is not None:
+        return named
+    if hasattr(value, "value") and not isinstance(value, int | str):
+        return str(value.value)
+    return str(value)
+
+
+def command_line(
+    actor: str, command: str, options: Mapping[str, Any], name_of: Callable[[Any], str | None]
+) -> str:
+    typed = " ".join(f"{key}:{option_text(value, name_of)}" for key, value in options.items())
+    return f"{actor} {ARROW} /{command}" + (f" {typed}" if typed else "")

@@ -1,0 +1,238 @@
+"""The scripted evening in the Live Room, and the checks that make it a test.
+
+A moderator makes two creators and grants promo coins; fans send a Rose combo, a Corgi and a
+Galaxy (which asks for confirmation); Bob tries a Lion he can't afford; then a wallet and the
+all-time leaderboard. The expected balances below are the script's own arithmetic.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from pathlib import Path
+from typing import TextIO
+
+import simcord
+
+from bot.app import create_bot
+from bot.economy.models import Currency
+from bot.settings import Settings
+from bot.ui.errors import user_message_for
+
+from .render import button_line, utc, walk
+from .session import DemoFailure, ErrorLogs, Room, Session, expect
+
+DEFAULT_DB = Path("data/demo.sqlite3")
+SHARE = 50  # percent of a gift's coins a creator receives as diamonds
+
+GRANTS = {"alice": 5_000, "bob": 1_200}
+ROSES = 15  # Alice → Carol, 1 coin each
+CORGI = 299  # Bob → Dave
+GALAXY = 1_000  # Alice → Dave; reaches the default confirmation threshold
+LION = 29_999  # Bob can't afford it
+
+EXPECTED_COINS = {
+    "alice": GRANTS["alice"] - ROSES - GALAXY,
+    "bob": GRANTS["bob"] - CORGI,
+    "carol": 0,
+    "dave": 0,
+}
+EXPECTED_DIAMONDS = {
+    "alice": 0,
+    "bob": 0,
+    "carol": ROSES * SHARE // 100,
+    "dave": CORGI * SHARE // 100 + GALAXY * SHARE // 100,
+}
+
+
+def fresh_database(path: Path) -> None:
+    """Start from nothing each run, so the demo is repeatable."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def demo_settings(db_path: Path) -> Settings:
+    """Everything explicit: neither `.env` nor GIFTBOT_* variables change the demo."""
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        discord_token=None,
+        database_path=db_path,
+        dev_guild_id=None,
+        default_creator_share=SHARE,
+        sync_commands=True,
+    )
+
+
+async def run_demo(db_path: Path = DEFAULT_DB, out: TextIO | None = None) -> int:
+    """Play the session against a fresh database at `db_path`; 0 when everything went as scripted."""
+    out = out or sys.stdout
+    fresh_database(db_path)
+    bot = create_bot(demo_settings(db_path))
+    errors = ErrorLogs()
+    logging.getLogger().addHandler(errors)
+    try:
+        async with simcord.run(bot) as env:
+            room = Room.build(env)
+            session = Session(room, out)
+            await play(session)
+            await check_books(session)
+            unexpected = [e for e in env.errors if user_message_for(e) is None]
+            expect(not unexpected, f"the bot raised: {unexpected!r}")
+        expect(
+            not errors.records, "the bot logged errors: " + "; ".join(r.getMessage() for r in errors.records)
+        )
+    except DemoFailure as failure:
+        print(f"\nDEMO FAILED: {failure}", file=out)
+        return 1
+    except Exception:
+        print("\nDEMO FAILED with an exception:\n" + traceback.format_exc(), file=out)
+        return 1
+    finally:
+        logging.getLogger().removeHandler(errors)
+        await bot.storage.close()
+    print(f"\nThe database is at {db_path} (open it with: sqlite3 {db_path}).", file=out)
+    return 0
+
+
+async def play(session: Session) -> None:
+    room = session.room
+    alice, bob, carol, dave = room.alice, room.bob, room.carol, room.dave
+    session.say("giftbot demo · the real bot inside SimCord, fully offline")
+    session.say(f'Server "Live Room", channel #live · virtual clock starts {utc(session.env.now())}')
+    members = ", ".join(session.who(member) for member in (alice, bob, carol, dave))
+    session.say(f"Members: {session.who(room.mod)} (Admins role: Manage Server), {members}")
+
+    session.heading("1 · The moderator opens the room")
+    for creator in (carol, dave):
+        await make_creator(session, creator)
+    await grant(session, alice, GRANTS["alice"], "Welcome to the Live Room")
+    await grant(session, bob, GRANTS["bob"], "Thanks for hosting the watch party")
+
+    session.heading("2 · Fans send gifts")
+    await session.pause(60)
+    roses = await session.slash(alice, "gift", creator=carol, gift="Rose", count=ROSES)
+    expect(_public_title(roses) == f"🌹 Rose x{ROSES}", "the Rose combo was not acknowledged in public")
+    await session.pause(45)
+    corgi = await session.slash(bob, "gift", creator=dave, gift="Corgi")
+    expect(_public_title(corgi) == "🐕 Corgi x1", "the Corgi was not acknowledged in public")
+    await session.pause(90)
+    asked = await session.slash(alice, "gift", creator=dave, gift="Galaxy")
+    expect(asked.ephemeral, "the 1,000-coin Galaxy did not ask Alice to confirm privately")
+    expect(await coins(room, alice) == GRANTS["alice"] - ROSES, "coins moved before Alice confirmed")
+    await session.pause(5)
+    sent = await session.click(alice, asked, "Send it")
+    expect(
+        any(not f.ephemeral and f.embeds and f.embeds[0].title == "🌌 Galaxy x1" for f in sent.followups),
+        "the confirmed Galaxy was not announced in public",
+    )
+
+    session.heading("3 · Bob reaches too far")
+    await session.pause(30)
+    lion = await session.slash(bob, "gift", creator=carol, gift="Lion")
+    if lion.ephemeral and _has_button(lion, "Send it"):
+        # The price is checked when the coins move, so Bob gets as far as confirming.
+        await session.pause(5)
+        lion = await session.click(bob, lion, "Send it")
+    refusal = " ".join(_private_texts(lion))
+    expect(
+        f"You need {LION:,} coins but have {EXPECTED_COINS['bob']:,}" in refusal,
+        f"Bob's Lion was not refused privately; he saw: {refusal!r}",
+    )
+    expect(await coins(room, bob) == EXPECTED_COINS["bob"], "the refused Lion moved coins")
+
+    session.heading("4 · Wallets and the leaderboard")
+    await session.pause(20)
+    wallet = await session.slash(bob, "balance")
+    expect(wallet.ephemeral, "/balance was not private")
+    await session.pause(20)
+    await leaderboard(session, alice)
+
+
+async def make_creator(session: Session, creator: simcord.MemberActor) -> None:
+    mod = session.room.mod
+    require(session, mod, "mod creator add")
+    await session.slash(mod, "mod creator add", member=creator)
+
+
+async def grant(session: Session, member: simcord.MemberActor, amount: int, reason: str) -> None:
+    mod = session.room.mod
+    require(session, mod, "mod grant")
+    await session.slash(mod, "mod grant", member=member, coins=amount, reason=reason)
+    expect(await coins(session.room, member) == amount, f"{session.who(member)} did not get {amount:,} coins")
+
+
+async def leaderboard(session: Session, viewer: simcord.MemberActor) -> None:
+    require(session, viewer, "leaderboard")
+    board = await session.slash(viewer, "leaderboard", period="all")
+    expect(not board.ephemeral, "the leaderboard was not public")
+    texts = [
+        f"{embed.title} {embed.description}"
+        for reply in ([board.response] if board.response else []) + board.followups
+        for embed in reply.embeds
+    ]
+    expect(any("all time" in text.lower() for text in texts), f"no all-time leaderboard in {texts!r}")
+
+
+def require(session: Session, actor: simcord.MemberActor, command: str) -> None:
+    expect(
+        session.has_command(actor, command),
+        f"/{command} is not available to {session.who(actor)} (is its cog loaded?)",
+    )
+
+
+async def check_books(session: Session) -> None:
+    """Balances are what the script's arithmetic says, and each currency sums to zero."""
+    room = session.room
+    session.heading("The books")
+    actors = {"alice": room.alice, "bob": room.bob, "carol": room.carol, "dave": room.dave}
+    wallets = []
+    for key, actor in actors.items():
+        held = await room.bot.storage.balances(guild_id=room.guild.id, user_id=actor.id)
+        wallets.append(f"{session.who(actor)} 🪙 {held.coins:,} 💎 {held.diamonds:,}")
+        expect(
+            (held.coins, held.diamonds) == (EXPECTED_COINS[key], EXPECTED_DIAMONDS[key]),
+            f"{session.who(actor)} holds 🪙 {held.coins:,} 💎 {held.diamonds:,}, expected "
+            f"🪙 {EXPECTED_COINS[key]:,} 💎 {EXPECTED_DIAMONDS[key]:,}",
+        )
+    session.say("Wallets: " + " · ".join(wallets))
+    totals = await room.bot.storage.ledger_totals(guild_id=room.guild.id)
+    sums = " · ".join(f"{currency.value}s {totals.sums.get(currency, 0):,}" for currency in Currency)
+    expect(totals.balanced, f"the ledger does not balance: {sums}")
+    expect(not await room.bot.storage.balance_mismatches(), "cached balances disagree with the ledger")
+    session.say(f"Ledger totals: {sums} — every currency sums to zero ✓")
+
+
+async def coins(room: Room, member: simcord.MemberActor) -> int:
+    held = await room.bot.storage.balances(guild_id=room.guild.id, user_id=member.id)
+    return held.coins
+
+
+def _has_button(result: simcord.InteractionResult, label: str) -> bool:
+    return (
+        result.response is not None
+        and button_line(result.response.components) is not None
+        and any(component.get("label") == label for component in walk(result.response.components))
+    )
+
+
+def _private_texts(result: simcord.InteractionResult) -> list[str]:
+    """Every ephemeral text the actor saw: content and embed descriptions."""
+    replies = ([result.response] if result.response is not None else []) + result.followups
+    return [
+        text
+        for reply in replies
+        if reply.ephemeral
+        for text in (reply.content, *(embed.description or "" for embed in reply.embeds))
+        if text
+    ]
+
+
+def _public_title(result: simcord.InteractionResult) -> str | None:
+    if result.ephemeral or result.response is None or not result.response.embeds:
+        return None
+    return result.response.embeds[0].title
+
+
+__all__ = ["DEFAULT_DB", "DemoFailure", "run_demo"]
