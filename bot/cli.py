@@ -8,16 +8,31 @@ import contextlib
 import sys
 from collections.abc import Sequence
 
-from bot.settings import get_settings
+from pydantic import ValidationError
+
+from bot.settings import Settings, get_settings
 
 README_HINT = "See README.md, section “Running it for real”."
+
+
+def _load_settings() -> Settings | None:
+    """Settings, or None after printing one line per bad value (never a traceback)."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"]) or "settings"
+            print(f"giftbot: {where.upper()}: {error['msg']}. {README_HINT}", file=sys.stderr)
+        return None
 
 
 def _run() -> int:
     from bot.app import create_bot
     from bot.logging_setup import setup_logging
 
-    settings = get_settings()
+    settings = _load_settings()
+    if settings is None:
+        return 2
     if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
         print(f"giftbot: DISCORD_TOKEN is not set. {README_HINT}", file=sys.stderr)
         return 2
@@ -37,7 +52,9 @@ def _run() -> int:
 def _migrate() -> int:
     from storage import Storage
 
-    settings = get_settings()
+    settings = _load_settings()
+    if settings is None:
+        return 2
 
     async def main() -> list[str]:
         store = Storage(settings.database_path)
@@ -46,7 +63,11 @@ def _migrate() -> int:
         finally:
             await store.close()
 
-    applied = asyncio.run(main())
+    try:
+        applied = asyncio.run(main())
+    except RuntimeError as exc:  # e.g. a database from a newer giftbot
+        print(f"giftbot: {exc}", file=sys.stderr)
+        return 1
     print(f"{settings.database_path}: " + (", ".join(applied) if applied else "already up to date"))
     return 0
 

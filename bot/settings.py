@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
@@ -48,6 +48,12 @@ class Settings(BaseSettings):
         description="SQLite synchronous mode: NORMAL survives a process crash, FULL survives power loss.",
     )
     sync_commands: bool = Field(default=True, description="Sync slash commands with Discord at start-up.")
+
+    @field_validator("dev_guild_id", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """`GIFTBOT_DEV_GUILD_ID=` in a .env file means "not set", not an error."""
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 def get_settings() -> Settings:

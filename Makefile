@@ -1,0 +1,60 @@
+# giftbot: every target sets up .venv on first use, so on a fresh machine the command alone is enough.
+#
+#   make demo    a scripted session against SimCord's in-memory Discord (no token needed)
+#   make test    lint, format check, type check, Dockerfile lint, tests and the demo
+#   make run     the real bot (needs DISCORD_TOKEN; see README.md)
+#   make clean   remove the venv and caches (never the database in data/)
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+
+# The stamp's name carries a checksum of pyproject.toml, so editing the dependencies reinstalls.
+STAMP := $(VENV)/.installed-$(firstword $(shell cksum pyproject.toml))
+DEMO_LOG := $(VENV)/demo.log
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test lint typecheck dockerlint pytest demo-check run clean
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+$(STAMP):
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check --quiet -e ".[dev]"
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m demo
+
+test: lint typecheck dockerlint pytest demo-check
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+dockerlint: $(STAMP)
+	$(BIN)/hadolint Dockerfile
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q
+
+# The demo runs quietly inside `make test`; its transcript is shown only when it fails.
+demo-check: $(STAMP)
+	@echo "$(PY) -m demo > $(DEMO_LOG)"
+	@$(PY) -m demo > $(DEMO_LOG) 2>&1 || { cat $(DEMO_LOG); echo "make test: the demo failed (above)"; exit 1; }
+	@echo "demo ok ($$(wc -l < $(DEMO_LOG)) lines in $(DEMO_LOG))"
+
+run: $(STAMP)
+	$(BIN)/giftbot run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build dist *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
