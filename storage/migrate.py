@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from .backfills import BACKFILLS
+
 log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -48,7 +50,8 @@ def current_version(conn: sqlite3.Connection) -> int:
 def apply_migrations(conn: sqlite3.Connection, *, target: int | None = None) -> list[str]:
     """Bring the schema up to `target` (default: latest), one transaction per migration.
 
-    Each file carries its own backfill, so data written by the previous version comes along.
+    Each migration carries its own backfill (in its SQL, or in backfills.py when it needs Python),
+    run in the same transaction, so data written by the previous version comes along.
     Returns the names applied. A database newer than this code is refused, not downgraded.
     """
     target = latest_version() if target is None else target
@@ -67,6 +70,9 @@ def apply_migrations(conn: sqlite3.Connection, *, target: int | None = None) -> 
         try:
             for statement in _statements(migration.sql):
                 conn.execute(statement)
+            backfill = BACKFILLS.get(migration.version)
+            if backfill is not None:
+                backfill(conn)
             conn.execute(f"PRAGMA user_version = {migration.version:d}")
             conn.execute("COMMIT")
         except BaseException:

@@ -9,7 +9,7 @@ from bot.economy.errors import EconomyError, GiftDisabled, NotACreator, UnknownG
 from bot.economy.models import Currency, EntryKind, GiftItem, GiftReceipt, Receipt
 from bot.economy.money import gift_cost, split_gift
 
-from . import ledger
+from . import ledger, rollups
 from .catalogue_ops import gift_from_row
 
 
@@ -132,6 +132,7 @@ def send_gift(
     channel_id: int | None,
     key: str,
     at_ms: int,
+    timezone: str = "UTC",
 ) -> GiftReceipt:
     """The sender pays price × count; the creator gets the share as diamonds; the platform the rest.
 
@@ -198,6 +199,17 @@ def send_gift(
         ),
     )
     remember_names(conn, guild_id, {sender_id: sender_name, creator_id: creator_name}, at_ms)
+    rollups.add_gift(
+        conn,
+        guild_id=guild_id,
+        sender_id=sender_id,
+        creator_id=creator_id,
+        coins=split.coins,
+        diamonds=split.diamonds,
+        entry_id=entry_id,
+        at_ms=at_ms,
+        timezone=timezone,
+    )
     return GiftReceipt(
         entry_id=entry_id,
         gift=gift,

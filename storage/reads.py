@@ -7,6 +7,8 @@ import sqlite3
 from bot.economy.clock import from_millis
 from bot.economy.models import (
     Balances,
+    BestGift,
+    CreatorStats,
     Currency,
     EntryKind,
     HistoryEntry,
@@ -212,4 +214,159 @@ def negative_member_accounts(conn: sqlite3.Connection) -> list[tuple[int, int]]:
     return [
         (r[0], r[1])
         for r in conn.execute("SELECT id, balance FROM accounts WHERE non_negative = 1 AND balance < 0")
+    ]
+
+
+# -- rollup-backed leaderboards ---------------------------------------------------------------
+# Public boards leave out members who opted out (/privacy); ranks count visible members only.
+
+_BOARD_PAGE = (
+    "SELECT t.user_id, COALESCE(n.name, ''), t.score FROM leaderboard_totals t "
+    "LEFT JOIN member_names n ON n.guild_id = t.guild_id AND n.user_id = t.user_id "
+    "WHERE t.guild_id = ? AND t.board = ? AND t.creator_id = ? AND t.period = ? AND t.period_start = ? "
+    "AND COALESCE(n.hidden, 0) = 0 "
+    "ORDER BY t.score DESC, t.last_entry_id ASC LIMIT ? OFFSET ?"
+)
+_BOARD_COUNT = (
+    "SELECT COUNT(*) FROM leaderboard_totals t "
+    "LEFT JOIN member_names n ON n.guild_id = t.guild_id AND n.user_id = t.user_id "
+    "WHERE t.guild_id = ? AND t.board = ? AND t.creator_id = ? AND t.period = ? AND t.period_start = ? "
+    "AND COALESCE(n.hidden, 0) = 0"
+)
+_BOARD_MINE = (
+    "SELECT t.score, t.last_entry_id, COALESCE(n.name, '') FROM leaderboard_totals t "
+    "LEFT JOIN member_names n ON n.guild_id = t.guild_id AND n.user_id = t.user_id "
+    "WHERE t.guild_id = ? AND t.board = ? AND t.creator_id = ? AND t.period = ? AND t.period_start = ? "
+    "AND t.user_id = ?"
+)
+_BOARD_AHEAD = (
+    "SELECT COUNT(*) FROM leaderboard_totals t "
+    "LEFT JOIN member_names n ON n.guild_id = t.guild_id AND n.user_id = t.user_id "
+    "WHERE t.guild_id = ? AND t.board = ? AND t.creator_id = ? AND t.period = ? AND t.period_start = ? "
+    "AND COALESCE(n.hidden, 0) = 0 AND t.user_id <> ? "
+    "AND (t.score > ? OR (t.score = ? AND t.last_entry_id < ?))"
+)
+
+
+def board_page(
+    conn: sqlite3.Connection,
+    *,
+    guild_id: int,
+    board: str,
+    creator_id: int,
+    period: str,
+    period_start: int,
+    limit: int,
+    offset: int,
+) -> tuple[list[LeaderboardRow], int]:
+    """One page of a public board, and how many members it ranks."""
+    key = (guild_id, board, creator_id, period, period_start)
+    rows = conn.execute(_BOARD_PAGE, (*key, limit, offset)).fetchall()
+    total = conn.execute(_BOARD_COUNT, key).fetchone()[0]
+    return [
+        LeaderboardRow(rank=offset + i + 1, user_id=r[0], name=r[1], score=int(r[2]))
+        for i, r in enumerate(rows)
+    ], int(total)
+
+
+def board_standing(
+    conn: sqlite3.Connection,
+    *,
+    guild_id: int,
+    board: str,
+    creator_id: int,
+    period: str,
+    period_start: int,
+    user_id: int,
+) -> LeaderboardRow | None:
+    """A member's own rank: 1 + visible members ahead of them (hidden members see theirs too)."""
+    key = (guild_id, board, creator_id, period, period_start)
+    mine = conn.execute(_BOARD_MINE, (*key, user_id)).fetchone()
+    if mine is None:
+        return None
+    score, last, name = mine
+    ahead = conn.execute(_BOARD_AHEAD, (*key, user_id, score, score, last)).fetchone()[0]
+    return LeaderboardRow(rank=int(ahead) + 1, user_id=user_id, name=name, score=int(score))
+
+
+def creator_stats(
+    conn: sqlite3.Connection,
+    *,
+    guild_id: int,
+    creator_id: int,
+    period: str,
+    period_start: int,
+    start_ms: int | None,
+    end_ms: int | None,
+    top: int = 5,
+) -> CreatorStats:
+    received = conn.execute(
+        "SELECT score, diamonds, gifts FROM leaderboard_totals WHERE guild_id = ? AND board = 'creators' "
+        "AND creator_id = 0 AND period = ? AND period_start = ? AND user_id = ?",
+        (guild_id, period, period_start, creator_id),
+    ).fetchone()
+    gifters = conn.execute(
+        "SELECT COUNT(*) FROM leaderboard_totals WHERE guild_id = ? AND board = 'supporters' "
+        "AND creator_id = ? AND period = ? AND period_start = ?",
+        (guild_id, creator_id, period, period_start),
+    ).fetchone()[0]
+    supporters, _ = board_page(
+        conn,
+        guild_id=guild_id,
+        board="supporters",
+        creator_id=creator_id,
+        period=period,
+        period_start=period_start,
+        limit=top,
+        offset=0,
+    )
+    best = conn.execute(
+        "SELECT g.sender_id, COALESCE(n.name, ''), g.gift_name, g.gift_emoji, g.count, g.coins "
+        "FROM gift_events g LEFT JOIN member_names n ON n.guild_id = g.guild_id AND n.user_id = g.sender_id "
+        "WHERE g.guild_id = ? AND g.creator_id = ? AND g.created_at >= ? AND g.created_at < ? "
+        "ORDER BY g.coins DESC, g.entry_id ASC LIMIT 1",
+        (
+            guild_id,
+            creator_id,
+            start_ms if start_ms is not None else -(2**62),
+            end_ms if end_ms is not None else 2**62,
+        ),
+    ).fetchone()
+    return CreatorStats(
+        coins=int(received[0]) if received else 0,
+        diamonds=int(received[1]) if received else 0,
+        gifts=int(received[2]) if received else 0,
+        gifters=int(gifters),
+        top_supporters=supporters,
+        best_gift=BestGift(*best) if best else None,
+    )
+
+
+def rollup_mismatches(conn: sqlite3.Connection) -> list[tuple[object, ...]]:
+    """Rollup rows that disagree with a recomputation from gift_events (empty when all agree)."""
+    from . import rollups  # local: rollups imports periods, reads stays light
+
+    stored = {
+        row[:6]: row[6:]
+        for row in conn.execute(
+            "SELECT guild_id, board, creator_id, period, period_start, user_id, score, diamonds, gifts, "
+            "last_entry_id FROM leaderboard_totals"
+        ).fetchall()
+    }
+    conn.execute("SAVEPOINT recompute")
+    try:
+        rollups.rebuild_all(conn)
+        fresh = {
+            row[:6]: row[6:]
+            for row in conn.execute(
+                "SELECT guild_id, board, creator_id, period, period_start, user_id, score, diamonds, gifts, "
+                "last_entry_id FROM leaderboard_totals"
+            ).fetchall()
+        }
+    finally:
+        conn.execute("ROLLBACK TO recompute")
+        conn.execute("RELEASE recompute")
+    keys = stored.keys() | fresh.keys()
+    return [
+        (key, stored.get(key), fresh.get(key)) for key in sorted(keys) if stored.get(key) != fresh.get(key)
     ]

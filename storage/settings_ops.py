@@ -7,7 +7,7 @@ import sqlite3
 from bot.economy.clock import from_millis
 from bot.economy.models import SettingChange
 
-from . import ledger
+from . import ledger, rollups
 
 
 def set_setting(
@@ -26,6 +26,8 @@ def set_setting(
             "ON CONFLICT (guild_id, key) DO UPDATE SET value = excluded.value",
             (guild_id, key, value),
         )
+    if key == "timezone":  # leaderboard buckets follow the timezone: re-bucket every gift
+        rollups.rebuild_guild(conn, guild_id, value or "UTC")
     conn.execute(
         "INSERT INTO guild_setting_changes (guild_id, key, old_value, new_value, actor_id, changed_at) "
         "VALUES (?, ?, ?, ?, ?, ?)",

@@ -13,7 +13,9 @@ from pathlib import Path
 from bot.economy.clock import to_millis
 from bot.economy.models import (
     Balances,
+    Board,
     Creator,
+    CreatorStats,
     GiftItem,
     GiftReceipt,
     HistoryEntry,
@@ -23,8 +25,9 @@ from bot.economy.models import (
     Receipt,
     SettingChange,
 )
+from bot.economy.periods import Period
 
-from . import catalogue_ops, ledger, money_ops, reads, settings_ops
+from . import catalogue_ops, ledger, member_ops, money_ops, reads, rollups, settings_ops
 from .database import Database, Synchronous
 
 
@@ -124,6 +127,7 @@ class Storage:
         key: str,
         at: datetime,
         channel_id: int | None = None,
+        timezone: str = "UTC",
     ) -> GiftReceipt:
         return await self.db.write(
             partial(
@@ -139,6 +143,7 @@ class Storage:
                 channel_id=channel_id,
                 key=key,
                 at_ms=to_millis(at),
+                timezone=timezone,
             )
         )
 
@@ -163,6 +168,117 @@ class Storage:
         return await self.db.read(
             lambda conn: reads.top_creators(conn, guild_id, _ms(start), _ms(end), limit, offset)
         )
+
+    # -- leaderboards (rollups) ----------------------------------------------------------
+
+    async def board_page(
+        self,
+        *,
+        guild_id: int,
+        board: Board,
+        period: Period,
+        period_start: int,
+        creator_id: int = 0,
+        limit: int = 10,
+        offset: int = 0,
+    ) -> tuple[list[LeaderboardRow], int]:
+        """A page of a public board (opted-out members left out) and how many it ranks."""
+        return await self.db.read(
+            lambda conn: reads.board_page(
+                conn,
+                guild_id=guild_id,
+                board=board.value,
+                creator_id=creator_id,
+                period=period.value,
+                period_start=period_start,
+                limit=limit,
+                offset=offset,
+            )
+        )
+
+    async def board_standing(
+        self,
+        *,
+        guild_id: int,
+        board: Board,
+        period: Period,
+        period_start: int,
+        user_id: int,
+        creator_id: int = 0,
+    ) -> LeaderboardRow | None:
+        return await self.db.read(
+            lambda conn: reads.board_standing(
+                conn,
+                guild_id=guild_id,
+                board=board.value,
+                creator_id=creator_id,
+                period=period.value,
+                period_start=period_start,
+                user_id=user_id,
+            )
+        )
+
+    async def creator_stats(
+        self,
+        *,
+        guild_id: int,
+        creator_id: int,
+        period: Period,
+        period_start: int,
+        start: datetime | None,
+        end: datetime | None,
+        top: int = 5,
+    ) -> CreatorStats:
+        return await self.db.read(
+            lambda conn: reads.creator_stats(
+                conn,
+                guild_id=guild_id,
+                creator_id=creator_id,
+                period=period.value,
+                period_start=period_start,
+                start_ms=_ms(start),
+                end_ms=_ms(end),
+                top=top,
+            )
+        )
+
+    @staticmethod
+    def period_start(period: Period, at: datetime, timezone: str) -> int:
+        """The rollup bucket of `at` for `period` in `timezone`."""
+        return rollups.period_start(period, to_millis(at), timezone)
+
+    async def rollup_mismatches(self) -> list[tuple[object, ...]]:
+        return await self.db.read(reads.rollup_mismatches)
+
+    # -- members' choices ----------------------------------------------------------------
+
+    async def set_hidden(self, *, guild_id: int, user_id: int, name: str, hidden: bool, at: datetime) -> bool:
+        return await self.db.write(
+            partial(
+                member_ops.set_hidden,
+                guild_id=guild_id,
+                user_id=user_id,
+                name=name,
+                hidden=hidden,
+                at_ms=to_millis(at),
+            )
+        )
+
+    async def is_hidden(self, *, guild_id: int, user_id: int) -> bool:
+        return await self.db.read(lambda conn: member_ops.is_hidden(conn, guild_id, user_id))
+
+    async def hidden_among(self, *, guild_id: int, user_ids: list[int]) -> set[int]:
+        return await self.db.read(lambda conn: member_ops.hidden_among(conn, guild_id, user_ids))
+
+    async def set_thanks(self, *, guild_id: int, creator_id: int, name: str, template: str | None) -> None:
+        await self.db.write(
+            partial(
+                member_ops.set_thanks, guild_id=guild_id, creator_id=creator_id, name=name, template=template
+            )
+        )
+
+    async def thanks_template(self, *, guild_id: int, creator_id: int) -> str | None:
+        return await self.db.read(lambda conn: member_ops.thanks_template(conn, guild_id, creator_id))
 
     # -- catalogue and creators ----------------------------------------------------------
 

@@ -88,6 +88,28 @@ SPECS: dict[str, SettingSpec] = {
             _parse_int(1, 1_000_000),
         ),
         SettingSpec(
+            "combo_window",
+            "Combo window (seconds)",
+            "The same gift to the same creator within this many seconds grows one combo message.",
+            "10",
+            _parse_int(1, 300),
+        ),
+        SettingSpec(
+            "big_gift_threshold",
+            "Big gift from (coins)",
+            "Gifts worth at least this many coins get a highlighted message (and go to the gift wall).",
+            "1000",
+            _parse_int(1, 1_000_000),
+        ),
+        SettingSpec(
+            "gift_wall_channel",
+            "Gift wall channel",
+            "Big gifts are also posted here; `none` turns the wall off.",
+            None,
+            _parse_snowflake("channel"),
+            kind="channel",
+        ),
+        SettingSpec(
             "timezone",
             "Timezone",
             "IANA timezone for leaderboard days, weeks, months and years.",
@@ -114,6 +136,9 @@ class GuildConfig:
     moderator_role_id: int | None
     confirm_threshold: int
     timezone: str
+    combo_window: int = 10
+    big_gift_threshold: int = 1000
+    gift_wall_channel_id: int | None = None
 
     @classmethod
     def from_stored(cls, stored: Mapping[str, str], *, default_share: int) -> GuildConfig:
@@ -126,4 +151,7 @@ class GuildConfig:
             moderator_role_id=int(role) if role else None,
             confirm_threshold=int(raw("confirm_threshold") or 1000),
             timezone=raw("timezone") or "UTC",
+            combo_window=int(raw("combo_window") or 10),
+            big_gift_threshold=int(raw("big_gift_threshold") or 1000),
+            gift_wall_channel_id=int(wall) if (wall := raw("gift_wall_channel")) else None,
         )

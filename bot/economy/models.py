@@ -130,3 +130,29 @@ class LedgerTotals:
     @property
     def balanced(self) -> bool:
         return all(total == 0 for total in self.sums.values())
+
+
+class Board(StrEnum):
+    GIFTERS = "gifters"  # coins sent
+    CREATORS = "creators"  # coins received
+    SUPPORTERS = "supporters"  # coins sent to one creator
+
+
+@dataclass(frozen=True, slots=True)
+class BestGift:
+    sender_id: int
+    sender_name: str
+    gift_name: str
+    gift_emoji: str
+    count: int
+    coins: int
+
+
+@dataclass(frozen=True, slots=True)
+class CreatorStats:
+    coins: int
+    diamonds: int
+    gifts: int
+    gifters: int
+    top_supporters: list[LeaderboardRow]
+    best_gift: BestGift | None

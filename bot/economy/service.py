@@ -24,7 +24,9 @@ from .errors import (
 from .guild_config import SPECS, GuildConfig, parse_setting
 from .models import (
     Balances,
+    Board,
     Creator,
+    CreatorStats,
     GiftItem,
     GiftReceipt,
     HistoryEntry,
@@ -35,11 +37,13 @@ from .models import (
 )
 from .money import check_amount, gift_cost
 from .periods import Period, Window, window, zone
+from .thanks import DEFAULT_TEMPLATE, check_template
 
 if TYPE_CHECKING:
     from storage import Storage
 
 MAX_REASON = 200
+MAX_BOARD_RANK = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +61,23 @@ class GiftQuote:
     count: int
     coins: int
     needs_confirmation: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BoardPage:
+    period: Period
+    window: Window
+    board: Board
+    creator_id: int
+    rows: list[LeaderboardRow]
+    total: int
+    """How many members the board ranks (at most MAX_BOARD_RANK)."""
+    page: int
+    per_page: int
+
+    @property
+    def page_count(self) -> int:
+        return max(1, -(-self.total // self.per_page))
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +223,7 @@ class EconomyService:
             channel_id=channel_id,
             key=key,
             at=self.now(),
+            timezone=config.timezone,
         )
 
     async def balances(self, guild_id: int, user_id: int) -> Balances:
@@ -214,16 +236,96 @@ class EconomyService:
             guild_id=guild_id, user_id=user_id, offset=max(page, 0) * per_page, limit=per_page
         )
 
-    async def leaderboard(self, guild_id: int, period: Period, *, limit: int = 10) -> Leaderboard:
+    async def span(self, guild_id: int, period: Period) -> tuple[Window, int]:
+        """The current period in the guild's timezone, and its rollup bucket."""
         config = await self.config(guild_id)
-        span = window(period, self.now(), zone(config.timezone))
-        gifters = await self.storage.top_gifters(
-            guild_id=guild_id, start=span.start, end=span.end, limit=limit
+        now = self.now()
+        return window(period, now, zone(config.timezone)), self.storage.period_start(
+            period, now, config.timezone
         )
-        creators = await self.storage.top_creators(
-            guild_id=guild_id, start=span.start, end=span.end, limit=limit
+
+    async def board(
+        self,
+        guild_id: int,
+        period: Period,
+        board: Board = Board.GIFTERS,
+        *,
+        creator_id: int = 0,
+        page: int = 0,
+        per_page: int = 10,
+        limit_to: int = MAX_BOARD_RANK,
+    ) -> BoardPage:
+        """One page of a public board; pages stop at the top `limit_to` (100)."""
+        span, bucket = await self.span(guild_id, period)
+        offset = max(page, 0) * per_page
+        rows, total = await self.storage.board_page(
+            guild_id=guild_id,
+            board=board,
+            period=period,
+            period_start=bucket,
+            creator_id=creator_id,
+            limit=max(0, min(per_page, limit_to - offset)),
+            offset=offset,
         )
-        return Leaderboard(period, span, gifters, creators)
+        return BoardPage(period, span, board, creator_id, rows, min(total, limit_to), page, per_page)
+
+    async def standing(
+        self, guild_id: int, period: Period, board: Board, user_id: int, *, creator_id: int = 0
+    ) -> LeaderboardRow | None:
+        """A member's own rank and score on a board, even outside the top 100."""
+        _, bucket = await self.span(guild_id, period)
+        return await self.storage.board_standing(
+            guild_id=guild_id,
+            board=board,
+            period=period,
+            period_start=bucket,
+            user_id=user_id,
+            creator_id=creator_id,
+        )
+
+    async def leaderboard(self, guild_id: int, period: Period, *, limit: int = 10) -> Leaderboard:
+        gifters = await self.board(guild_id, period, Board.GIFTERS, per_page=limit)
+        creators = await self.board(guild_id, period, Board.CREATORS, per_page=limit)
+        return Leaderboard(period, gifters.window, gifters.rows, creators.rows)
+
+    async def creator_stats(self, guild_id: int, creator_id: int, period: Period) -> CreatorStats:
+        span, bucket = await self.span(guild_id, period)
+        return await self.storage.creator_stats(
+            guild_id=guild_id,
+            creator_id=creator_id,
+            period=period,
+            period_start=bucket,
+            start=span.start,
+            end=span.end,
+        )
+
+    # -- members' choices ----------------------------------------------------------------
+
+    async def set_privacy(self, guild_id: int, member: Party, *, hidden: bool) -> bool:
+        """Leave (or rejoin) the public leaderboards and announcements."""
+        return await self.storage.set_hidden(
+            guild_id=guild_id, user_id=member.id, name=member.name, hidden=hidden, at=self.now()
+        )
+
+    async def is_hidden(self, guild_id: int, user_id: int) -> bool:
+        return await self.storage.is_hidden(guild_id=guild_id, user_id=user_id)
+
+    async def visible(self, guild_id: int, user_ids: list[int]) -> list[int]:
+        """The ids of members who may be named and pinged in public, in the order given."""
+        hidden = await self.storage.hidden_among(guild_id=guild_id, user_ids=user_ids)
+        return [user_id for user_id in user_ids if user_id not in hidden]
+
+    async def set_thanks(self, guild_id: int, creator: Party, template: str | None) -> str:
+        """Save a creator's thank-you line (None restores the default); returns the line in use."""
+        checked = check_template(template) if template is not None else None
+        await self.storage.set_thanks(
+            guild_id=guild_id, creator_id=creator.id, name=creator.name, template=checked
+        )
+        return checked or DEFAULT_TEMPLATE
+
+    async def thanks_template(self, guild_id: int, creator_id: int) -> str:
+        stored = await self.storage.thanks_template(guild_id=guild_id, creator_id=creator_id)
+        return stored or DEFAULT_TEMPLATE
 
     # -- catalogue and creators ----------------------------------------------------------
 

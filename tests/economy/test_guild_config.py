@@ -11,7 +11,15 @@ ROLE_ID = "123456789012345678"
 
 
 def test_the_registry_lists_every_setting():
-    assert list(SPECS) == ["creator_share", "moderator_role", "confirm_threshold", "timezone"]
+    assert list(SPECS) == [
+        "creator_share",
+        "moderator_role",
+        "confirm_threshold",
+        "combo_window",
+        "big_gift_threshold",
+        "gift_wall_channel",
+        "timezone",
+    ]
     for key, spec in SPECS.items():
         assert spec.key == key
         assert spec.label and spec.description

@@ -13,14 +13,18 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.economy.catalogue import default_gifts
+from bot.economy.models import Board
+from bot.economy.periods import Period
 from storage import catalogue_ops, migrate, money_ops, settings_ops
 from storage.group_commit import apply_batch
 from storage.migrate import Migration, apply_migrations, current_version, latest_version, migrations
@@ -339,8 +343,57 @@ class FrozenV1Books:
         )
 
 
+def _frozen_v2_bucket(period: str, at_ms: int, timezone: str) -> int:
+    """Version 2's rollup bucket: the UTC ms the guild-local day/week/month/year began."""
+    if period == "all":
+        return 0
+    local = datetime.fromtimestamp(at_ms / 1000, tz=UTC).astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "week":
+        start -= timedelta(days=start.weekday())
+    elif period == "month":
+        start = start.replace(day=1)
+    elif period == "year":
+        start = start.replace(month=1, day=1)
+    return int(start.replace(tzinfo=ZoneInfo(timezone)).astimezone(UTC).timestamp() * 1000)
+
+
+class FrozenV2Books(FrozenV1Books):
+    """Version 2: as version 1, plus leaderboard rollups written with every gift."""
+
+    def gift(
+        self, guild: int, sender: int, creator: int, name: str, count: int, share: int, key: str, at: int
+    ) -> None:
+        super().gift(guild, sender, creator, name, count, share, key, at)
+        entry, coins, diamonds = self.conn.execute(
+            "SELECT e.id, g.coins, g.diamonds FROM entries e JOIN gift_events g ON g.entry_id = e.id "
+            "WHERE e.idempotency_key = ?",
+            (key,),
+        ).fetchone()
+        row = self.conn.execute(
+            "SELECT value FROM guild_settings WHERE guild_id = ? AND key = 'timezone'", (guild,)
+        ).fetchone()
+        timezone = row[0] if row else "UTC"
+        for period in ("day", "week", "month", "year", "all"):
+            start = _frozen_v2_bucket(period, at, timezone)
+            for board, scope, user, board_diamonds in (
+                ("gifters", 0, sender, 0),
+                ("creators", 0, creator, diamonds),
+                ("supporters", creator, sender, 0),
+            ):
+                self.conn.execute(
+                    "INSERT INTO leaderboard_totals (guild_id, board, creator_id, period, period_start, "
+                    "user_id, score, diamonds, gifts, last_entry_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?) "
+                    "ON CONFLICT (guild_id, board, creator_id, period, period_start, user_id) DO UPDATE SET "
+                    "score = leaderboard_totals.score + excluded.score, "
+                    "diamonds = leaderboard_totals.diamonds + excluded.diamonds, "
+                    "gifts = leaderboard_totals.gifts + 1, last_entry_id = excluded.last_entry_id",
+                    (guild, board, scope, period, start, user, coins, board_diamonds, entry),
+                )
+
+
 # schema version -> how that version wrote its books. One upgrade case each.
-FROZEN_WRITERS: dict[int, Callable[[sqlite3.Connection], Books]] = {1: FrozenV1Books}
+FROZEN_WRITERS: dict[int, Callable[[sqlite3.Connection], Books]] = {1: FrozenV1Books, 2: FrozenV2Books}
 
 
 def dump(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
@@ -375,6 +428,12 @@ async def test_upgrading_keeps_every_balance(tmp_path, version):
         assert history.total == 5 and history.items[0].gift_name == "Rose"
         board = await store.top_gifters(guild_id=1, start=None, end=None)
         assert [(row.user_id, row.score) for row in board] == [(ALICE, 30_628), (BOB, 36)]
+        # rollups (schema 2) were backfilled from the gifts and agree with a recomputation
+        rolled, ranked = await store.board_page(
+            guild_id=1, board=Board.GIFTERS, period=Period.ALL, period_start=0
+        )
+        assert [(row.user_id, row.score) for row in rolled] == [(ALICE, 30_628), (BOB, 36)] and ranked == 2
+        assert await store.rollup_mismatches() == []
         assert await store.guild_settings(guild_id=1) == {"creator_share": "70"}
         kiss = await store.gift_by_name(guild_id=1, name="Kiss")
         assert kiss is not None
