@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from . import rollups
+from . import budget_ops, rollups
 
 
 def _leaderboard_totals(conn: sqlite3.Connection) -> None:
@@ -13,6 +13,12 @@ def _leaderboard_totals(conn: sqlite3.Connection) -> None:
     rollups.rebuild_all(conn)
 
 
+def _spend_counters(conn: sqlite3.Connection) -> None:
+    """0003: spend counters from every gift so far (members had no own timezone yet)."""
+    budget_ops.rebuild_all_counters(conn)
+
+
 BACKFILLS: dict[int, Callable[[sqlite3.Connection], None]] = {
     2: _leaderboard_totals,
+    3: _spend_counters,
 }

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 
+from bot.economy.budget import Budget, BudgetExceeded, GiftTooLarge, SpendCheck, SpendPolicy, check_spend
 from bot.economy.clock import from_millis
 from bot.economy.errors import EconomyError, GiftDisabled, NotACreator, UnknownGift
 from bot.economy.models import Currency, EntryKind, GiftItem, GiftReceipt, Receipt
 from bot.economy.money import gift_cost, split_gift
 
-from . import ledger, rollups
+from . import budget_ops, ledger, rollups
 from .catalogue_ops import gift_from_row
 
 
@@ -133,6 +135,7 @@ def send_gift(
     key: str,
     at_ms: int,
     timezone: str = "UTC",
+    policy: SpendPolicy | None = None,
 ) -> GiftReceipt:
     """The sender pays price × count; the creator gets the share as diamonds; the platform the rest.
 
@@ -157,6 +160,10 @@ def send_gift(
     ).fetchone():
         raise NotACreator(creator_name)
     split = split_gift(gift_cost(gift.price, count), share_percent)
+    policy = policy or SpendPolicy()
+    if policy.max_gift_coins is not None and split.coins > policy.max_gift_coins:
+        raise GiftTooLarge(coins=split.coins, maximum=policy.max_gift_coins)
+    spend = _check_budget(conn, guild_id, sender_id, split.coins, at_ms, timezone, policy)
 
     wallet = ledger.member_account(conn, guild_id, sender_id, "coins", at_ms)
     creator_diamonds = ledger.member_account(conn, guild_id, creator_id, "diamonds", at_ms)
@@ -210,6 +217,13 @@ def send_gift(
         at_ms=at_ms,
         timezone=timezone,
     )
+    budget_ops.count_spend(
+        conn, guild_id=guild_id, user_id=sender_id, coins=split.coins, at_ms=at_ms, timezone=spend.timezone
+    )
+    balance_after = ledger.balance(conn, wallet)
+    _owe_reminders(
+        conn, guild_id, sender_id, spend, entry_id, balance_after + split.coins, balance_after, at_ms
+    )
     return GiftReceipt(
         entry_id=entry_id,
         gift=gift,
@@ -219,9 +233,93 @@ def send_gift(
         platform_coins=split.platform_coins,
         sender_id=sender_id,
         creator_id=creator_id,
-        sender_balance=ledger.balance(conn, wallet),
+        sender_balance=balance_after,
         created_at=from_millis(at_ms),
+        over_budget=spend.check.over_soft_limit,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Spend:
+    coins: int
+    budget: Budget | None
+    bucket: int
+    spent_before: int
+    check: SpendCheck
+    timezone: str
+    low_balance_below: int | None
+
+
+def _check_budget(
+    conn: sqlite3.Connection,
+    guild_id: int,
+    sender_id: int,
+    coins: int,
+    at_ms: int,
+    guild_timezone: str,
+    policy: SpendPolicy,
+) -> _Spend:
+    """The budget check, in the gift's transaction: concurrent gifts can never overshoot."""
+    prefs = budget_ops.prefs(conn, guild_id, sender_id)
+    timezone = prefs.timezone or guild_timezone
+    stored = budget_ops.load_budget(conn, guild_id, sender_id, policy.default_budget)
+    budget = stored.state.effective(from_millis(at_ms))
+    bucket = spent_before = 0
+    if budget is not None:
+        bucket = rollups.period_start(budget.period, at_ms, timezone)
+        spent_before = budget_ops.spent(conn, guild_id, sender_id, budget.period, bucket)
+    check = check_spend(budget, spent_before=spent_before, coins=coins, thresholds=stored.thresholds)
+    if budget is not None and not check.allowed:
+        raise BudgetExceeded(
+            remaining=max(0, budget.limit - spent_before),
+            limit=budget.limit,
+            period=budget.period,
+            needed=coins,
+        )
+    return _Spend(coins, budget, bucket, spent_before, check, timezone, prefs.low_balance_below)
+
+
+def _owe_reminders(
+    conn: sqlite3.Connection,
+    guild_id: int,
+    sender_id: int,
+    spend: _Spend,
+    entry_id: int,
+    balance_before: int,
+    balance_after: int,
+    at_ms: int,
+) -> None:
+    """Reminders this gift made due, written to the outbox in the gift's own transaction."""
+    budget = spend.budget
+    if budget is not None:
+        for threshold in spend.check.crossed:
+            budget_ops.owe_reminder(
+                conn,
+                guild_id=guild_id,
+                user_id=sender_id,
+                kind="budget_threshold",
+                dedupe_key=f"budget:{guild_id}:{sender_id}:{budget.period.value}:{spend.bucket}:{threshold}",
+                payload={
+                    "threshold": threshold,
+                    "spent": spend.spent_before + spend.coins,
+                    "limit": budget.limit,
+                    "period": budget.period.value,
+                    "mode": budget.mode.value,
+                    "period_start": spend.bucket,
+                },
+                at_ms=at_ms,
+            )
+    floor = spend.low_balance_below
+    if floor is not None and balance_before >= floor > balance_after:
+        budget_ops.owe_reminder(
+            conn,
+            guild_id=guild_id,
+            user_id=sender_id,
+            kind="low_balance",
+            dedupe_key=f"low-balance:{guild_id}:{sender_id}:{entry_id}",
+            payload={"balance": balance_after, "below": floor},
+            at_ms=at_ms,
+        )
 
 
 def remember_names(conn: sqlite3.Connection, guild_id: int, names: dict[int, str], at_ms: int) -> None:

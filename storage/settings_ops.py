@@ -7,7 +7,7 @@ import sqlite3
 from bot.economy.clock import from_millis
 from bot.economy.models import SettingChange
 
-from . import ledger, rollups
+from . import budget_ops, ledger, rollups
 
 
 def set_setting(
@@ -28,6 +28,7 @@ def set_setting(
         )
     if key == "timezone":  # leaderboard buckets follow the timezone: re-bucket every gift
         rollups.rebuild_guild(conn, guild_id, value or "UTC")
+        budget_ops.rebuild_counters(conn, guild_id)  # members without their own timezone follow it
     conn.execute(
         "INSERT INTO guild_setting_changes (guild_id, key, old_value, new_value, actor_id, changed_at) "
         "VALUES (?, ?, ?, ?, ?, ?)",

@@ -10,7 +10,8 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 
-from bot.economy.clock import to_millis
+from bot.economy.budget import SpendPolicy
+from bot.economy.clock import from_millis, to_millis
 from bot.economy.models import (
     Balances,
     Board,
@@ -27,15 +28,17 @@ from bot.economy.models import (
 )
 from bot.economy.periods import Period
 
-from . import catalogue_ops, ledger, member_ops, money_ops, reads, rollups, settings_ops
+from . import catalogue_ops, ledger, member_ops, money_ops, outbox_ops, reads, rollups, settings_ops
+from .budget_store import BudgetStore
 from .database import Database, Synchronous
+from .outbox_ops import Decision, OutboxItem, Schedule
 
 
 def _ms(moment: datetime | None) -> int | None:
     return to_millis(moment) if moment is not None else None
 
 
-class Storage:
+class Storage(BudgetStore):
     def __init__(self, path: str | Path, *, synchronous: Synchronous = "NORMAL") -> None:
         self.db = Database(path, synchronous=synchronous)
         self._known_guilds: set[int] = set()
@@ -128,6 +131,7 @@ class Storage:
         at: datetime,
         channel_id: int | None = None,
         timezone: str = "UTC",
+        policy: SpendPolicy | None = None,
     ) -> GiftReceipt:
         return await self.db.write(
             partial(
@@ -144,6 +148,7 @@ class Storage:
                 key=key,
                 at_ms=to_millis(at),
                 timezone=timezone,
+                policy=policy,
             )
         )
 
@@ -364,3 +369,112 @@ class Storage:
 
     async def balance_mismatches(self) -> list[tuple[int, int, int]]:
         return await self.db.read(reads.balance_mismatches)
+
+    # == outbox and announcement schedules (storage/outbox_ops.py) ============================
+    # Messages owed are decided once (unique dedupe key) and recorded as sent once.
+
+    async def enqueue_outbox(
+        self,
+        *,
+        guild_id: int,
+        kind: str,
+        dedupe_key: str,
+        payload: dict[str, object],
+        at: datetime,
+        due: datetime | None = None,
+        channel_id: int | None = None,
+        user_id: int | None = None,
+    ) -> tuple[OutboxItem, bool]:
+        """The row under `dedupe_key`, and whether this call created it."""
+        return await self.db.write(
+            partial(
+                outbox_ops.enqueue,
+                guild_id=guild_id,
+                kind=kind,
+                dedupe_key=dedupe_key,
+                payload=payload,
+                at_ms=to_millis(at),
+                due_ms=_ms(due),
+                channel_id=channel_id,
+                user_id=user_id,
+            )
+        )
+
+    async def outbox_item(self, *, item_id: int) -> OutboxItem | None:
+        return await self.db.read(lambda conn: outbox_ops.by_id(conn, item_id))
+
+    async def outbox_by_key(self, *, dedupe_key: str) -> OutboxItem | None:
+        return await self.db.read(lambda conn: outbox_ops.by_key(conn, dedupe_key))
+
+    async def pending_outbox(
+        self, *, now: datetime, kind: str | None = None, limit: int = 20
+    ) -> list[OutboxItem]:
+        """Unsent rows that are due, oldest decision first."""
+        return await self.db.read(
+            lambda conn: outbox_ops.pending(conn, now_ms=to_millis(now), kind=kind, limit=limit)
+        )
+
+    async def next_outbox_due(self, *, kind: str | None = None) -> datetime | None:
+        due = await self.db.read(lambda conn: outbox_ops.next_due(conn, kind))
+        return from_millis(due) if due is not None else None
+
+    async def given_up_outbox(self, *, guild_id: int | None = None) -> list[OutboxItem]:
+        return await self.db.read(lambda conn: outbox_ops.given_up(conn, guild_id=guild_id))
+
+    async def begin_outbox_attempt(self, *, item_id: int) -> int:
+        return await self.db.write(partial(outbox_ops.begin_attempt, item_id=item_id))
+
+    async def mark_outbox_sent(self, *, item_id: int, message_id: int | None, at: datetime) -> bool:
+        return await self.db.write(
+            partial(outbox_ops.mark_sent, item_id=item_id, message_id=message_id, at_ms=to_millis(at))
+        )
+
+    async def record_outbox_failure(self, *, item_id: int, error: str, retry_at: datetime | None) -> None:
+        await self.db.write(
+            partial(outbox_ops.record_failure, item_id=item_id, error=error, retry_at_ms=_ms(retry_at))
+        )
+
+    async def set_announcement_schedule(
+        self,
+        *,
+        guild_id: int,
+        creator_id: int,
+        name: str,
+        period: Period,
+        channel_id: int,
+        top: int,
+        at: datetime,
+    ) -> Schedule:
+        return await self.db.write(
+            partial(
+                outbox_ops.set_schedule,
+                guild_id=guild_id,
+                creator_id=creator_id,
+                name=name,
+                period=period.value,
+                channel_id=channel_id,
+                top=top,
+                at_ms=to_millis(at),
+            )
+        )
+
+    async def clear_announcement_schedule(self, *, guild_id: int, creator_id: int, period: Period) -> bool:
+        return await self.db.write(
+            partial(outbox_ops.clear_schedule, guild_id=guild_id, creator_id=creator_id, period=period.value)
+        )
+
+    async def announcement_schedules(self, *, guild_id: int | None = None) -> list[Schedule]:
+        return await self.db.read(lambda conn: outbox_ops.schedules(conn, guild_id=guild_id))
+
+    async def known_outbox_keys(self, *, keys: list[str]) -> set[str]:
+        return await self.db.read(lambda conn: outbox_ops.known_keys(conn, keys))
+
+    async def decide_announcements(self, *, decisions: list[Decision], at: datetime) -> list[OutboxItem]:
+        return await self.db.write(
+            partial(outbox_ops.decide_announcements, decisions=decisions, at_ms=to_millis(at))
+        )
+
+    async def member_name(self, *, guild_id: int, user_id: int) -> str | None:
+        return await self.db.read(lambda conn: outbox_ops.member_name(conn, guild_id, user_id))
+
+    # == end of outbox and announcement schedules =============================================

@@ -10,8 +10,9 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from .budget import Budget, Mode
 from .errors import InvalidSetting
-from .periods import zone
+from .periods import Period, zone
 
 # A bare id, or the mention syntax of the expected kind only: a user mention pasted as a
 # role would otherwise be stored and silently never match.
@@ -44,6 +45,51 @@ def _parse_snowflake(what: str) -> Callable[[str], str | None]:
         return match.group(1) or match.group(2)
 
     return parse
+
+
+_BUDGET = re.compile(
+    r"^\s*([\d,_]+)\s*(?:coins?)?\s*(?:/|per|a|an|each)?\s*(day|week|month)\s*(hard|soft)?\s*$", re.I
+)
+
+
+def _parse_budget(raw: str) -> str | None:
+    """`5000 per week hard`, `5,000/week soft`, or `none`."""
+    text = raw.strip().lower()
+    if text in {"", "none", "off", "clear"}:
+        return None
+    match = _BUDGET.match(text)
+    if not match:
+        raise InvalidSetting(
+            "Write the default budget like `5000 per week hard`, `2500/day soft`, or `none`."
+        )
+    limit = int(match.group(1).replace(",", "").replace("_", ""))
+    budget = Budget(limit, Period(match.group(2)), Mode(match.group(3) or "hard"))
+    return f"{budget.limit} {budget.period.value} {budget.mode.value}"
+
+
+def _parse_switch(raw: str) -> str:
+    text = raw.strip().lower()
+    if text in {"on", "yes", "true", "1", "enabled"}:
+        return "on"
+    if text in {"off", "no", "false", "0", "disabled"}:
+        return "off"
+    raise InvalidSetting("Say `on` or `off`.")
+
+
+def _parse_optional_int(low: int, high: int) -> Callable[[str], str | None]:
+    parse_int = _parse_int(low, high)
+
+    def parse(raw: str) -> str | None:
+        return None if raw.strip().lower() in {"", "none", "off", "clear"} else parse_int(raw)
+
+    return parse
+
+
+def stored_budget(value: str | None) -> Budget | None:
+    if not value:
+        return None
+    limit, period, mode = value.split()
+    return Budget(int(limit), Period(period), Mode(mode))
 
 
 def _parse_timezone(raw: str) -> str:
@@ -110,6 +156,36 @@ SPECS: dict[str, SettingSpec] = {
             kind="channel",
         ),
         SettingSpec(
+            "budget_cooling_off",
+            "Budget cooling-off (hours)",
+            "Raising or clearing a spending limit takes effect after this many hours; lowering is instant.",
+            "24",
+            _parse_int(0, 24 * 30),
+        ),
+        SettingSpec(
+            "default_budget",
+            "Default budget",
+            "A spending limit for members who set none, like `5000 per week hard`; `none` for no limit.",
+            None,
+            _parse_budget,
+            kind="budget",
+        ),
+        SettingSpec(
+            "max_gift_coins",
+            "Largest single gift (coins)",
+            "No single gift may cost more than this; `none` allows up to 1,000,000.",
+            None,
+            _parse_optional_int(1, 1_000_000),
+        ),
+        SettingSpec(
+            "age_gate",
+            "Age gate",
+            "Members confirm once that they are 18 or older before their first gift or purchase.",
+            "off",
+            _parse_switch,
+            kind="switch",
+        ),
+        SettingSpec(
             "timezone",
             "Timezone",
             "IANA timezone for leaderboard days, weeks, months and years.",
@@ -139,6 +215,10 @@ class GuildConfig:
     combo_window: int = 10
     big_gift_threshold: int = 1000
     gift_wall_channel_id: int | None = None
+    budget_cooling_off_hours: int = 24
+    default_budget: Budget | None = None
+    max_gift_coins: int | None = None
+    age_gate: bool = False
 
     @classmethod
     def from_stored(cls, stored: Mapping[str, str], *, default_share: int) -> GuildConfig:
@@ -154,4 +234,19 @@ class GuildConfig:
             combo_window=int(raw("combo_window") or 10),
             big_gift_threshold=int(raw("big_gift_threshold") or 1000),
             gift_wall_channel_id=int(wall) if (wall := raw("gift_wall_channel")) else None,
+            budget_cooling_off_hours=int(raw("budget_cooling_off") or 24),
+            default_budget=stored_budget(raw("default_budget")),
+            max_gift_coins=int(cap) if (cap := raw("max_gift_coins")) else None,
+            age_gate=raw("age_gate") == "on",
         )
+
+    def age_gate_reason(self, *, sells_coins: bool = False, allows_cashouts: bool = False) -> str | None:
+        """Why members must confirm their age here, or None. Selling coins or allowing cash-outs
+        turns the gate on whatever the setting says."""
+        if sells_coins:
+            return "this server sells coins"
+        if allows_cashouts:
+            return "this server allows diamond cash-outs"
+        if self.age_gate:
+            return "a manager turned the age gate on"
+        return None

@@ -62,6 +62,8 @@ class GiftReceipt:
     sender_balance: int
     created_at: datetime
     replayed: bool = False
+    over_budget: bool = False
+    """The sender's soft budget is exceeded: the gift went through, and they should be told."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from .budget import SpendPolicy
 from .catalogue import check_price, clean_emoji, clean_gift_name
 from .clock import Now
 from .errors import (
@@ -224,6 +225,7 @@ class EconomyService:
             key=key,
             at=self.now(),
             timezone=config.timezone,
+            policy=SpendPolicy(default_budget=config.default_budget, max_gift_coins=config.max_gift_coins),
         )
 
     async def balances(self, guild_id: int, user_id: int) -> Balances:

@@ -18,13 +18,17 @@ def test_the_registry_lists_every_setting():
         "combo_window",
         "big_gift_threshold",
         "gift_wall_channel",
+        "budget_cooling_off",
+        "default_budget",
+        "max_gift_coins",
+        "age_gate",
         "timezone",
     ]
     for key, spec in SPECS.items():
         assert spec.key == key
         assert spec.label and spec.description
         assert len(spec.description) <= 100  # shown as a Discord option description
-        assert spec.kind in {"number", "role", "channel", "timezone"}
+        assert spec.kind in {"number", "role", "channel", "timezone", "budget", "switch"}
 
 
 @pytest.mark.parametrize("key", [k for k, s in SPECS.items() if s.default is not None])
@@ -170,3 +174,47 @@ def test_parsed_values_round_trip_through_storage():
         5000,
         "Asia/Tokyo",
     )
+
+
+@pytest.mark.parametrize(
+    ("raw", "stored"),
+    [
+        ("5000 per week hard", "5000 week hard"),
+        ("5,000/week", "5000 week hard"),
+        ("2500 a day soft", "2500 day soft"),
+        ("none", None),
+    ],
+)
+def test_default_budget_parses_into_a_budget(raw, stored):
+    assert parse_setting("default_budget", raw) == stored
+
+
+@pytest.mark.parametrize("raw", ["5000", "per week", "0 per week", "5000 per year", "lots"])
+def test_a_bad_default_budget_says_how_to_write_one(raw):
+    with pytest.raises(InvalidSetting):
+        parse_setting("default_budget", raw)
+
+
+def test_budget_settings_reach_the_guild_config():
+    config = GuildConfig.from_stored(
+        {
+            "default_budget": "5000 week soft",
+            "max_gift_coins": "20000",
+            "age_gate": "on",
+            "budget_cooling_off": "48",
+        },
+        default_share=50,
+    )
+    assert config.default_budget is not None and (
+        config.default_budget.limit,
+        config.default_budget.mode,
+    ) == (
+        5000,
+        "soft",
+    )
+    assert (config.max_gift_coins, config.age_gate, config.budget_cooling_off_hours) == (20_000, True, 48)
+    assert config.age_gate_reason() == "a manager turned the age gate on"
+    off = GuildConfig.from_stored({}, default_share=50)
+    assert off.age_gate_reason() is None
+    assert off.age_gate_reason(sells_coins=True) == "this server sells coins"
+    assert off.age_gate_reason(allows_cashouts=True) == "this server allows diamond cash-outs"

@@ -25,7 +25,7 @@ import pytest
 from bot.economy.catalogue import default_gifts
 from bot.economy.models import Board
 from bot.economy.periods import Period
-from storage import catalogue_ops, migrate, money_ops, settings_ops
+from storage import budget_ops, catalogue_ops, migrate, money_ops, settings_ops
 from storage.group_commit import apply_batch
 from storage.migrate import Migration, apply_migrations, current_version, latest_version, migrations
 from tests.storage.migration_harness import AFTER_UPGRADE, build_at, snapshot, upgraded
@@ -392,8 +392,36 @@ class FrozenV2Books(FrozenV1Books):
                 )
 
 
+class FrozenV3Books(FrozenV2Books):
+    """Version 3: as version 2, plus the sender's spend counters (day, week, month)."""
+
+    def gift(
+        self, guild: int, sender: int, creator: int, name: str, count: int, share: int, key: str, at: int
+    ) -> None:
+        super().gift(guild, sender, creator, name, count, share, key, at)
+        (coins,) = self.conn.execute(
+            "SELECT g.coins FROM entries e JOIN gift_events g ON g.entry_id = e.id WHERE e.idempotency_key = ?",
+            (key,),
+        ).fetchone()
+        row = self.conn.execute(
+            "SELECT value FROM guild_settings WHERE guild_id = ? AND key = 'timezone'", (guild,)
+        ).fetchone()
+        timezone = row[0] if row else "UTC"
+        for period in ("day", "week", "month"):
+            self.conn.execute(
+                "INSERT INTO spend_counters (guild_id, user_id, period, period_start, spent) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (guild_id, user_id, period, period_start) DO UPDATE SET "
+                "spent = spend_counters.spent + excluded.spent",
+                (guild, sender, period, _frozen_v2_bucket(period, at, timezone), coins),
+            )
+
+
 # schema version -> how that version wrote its books. One upgrade case each.
-FROZEN_WRITERS: dict[int, Callable[[sqlite3.Connection], Books]] = {1: FrozenV1Books, 2: FrozenV2Books}
+FROZEN_WRITERS: dict[int, Callable[[sqlite3.Connection], Books]] = {
+    1: FrozenV1Books,
+    2: FrozenV2Books,
+    3: FrozenV3Books,
+}
 
 
 def dump(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
@@ -434,6 +462,15 @@ async def test_upgrading_keeps_every_balance(tmp_path, version):
         )
         assert [(row.user_id, row.score) for row in rolled] == [(ALICE, 30_628), (BOB, 36)] and ranked == 2
         assert await store.rollup_mismatches() == []
+        # spend counters (schema 3) were backfilled from the ledger's gifts
+        assert await store.db.read(budget_ops.counter_mismatches) == []
+        monthly = await store.db.read(
+            lambda conn: conn.execute(
+                "SELECT user_id, SUM(spent) FROM spend_counters WHERE guild_id = 1 AND period = 'month' "
+                "GROUP BY user_id ORDER BY user_id"
+            ).fetchall()
+        )
+        assert monthly == [(ALICE, 30_628), (BOB, 36)]  # every coin ever gifted, in some month
         assert await store.guild_settings(guild_id=1) == {"creator_share": "70"}
         kiss = await store.gift_by_name(guild_id=1, name="Kiss")
         assert kiss is not None

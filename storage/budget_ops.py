@@ -1,0 +1,236 @@
+"""Budgets, spend counters and budget reminders, inside the gift's own transaction."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+
+from bot.economy.budget import DEFAULT_THRESHOLDS, Budget, BudgetState, Mode, parse_thresholds
+from bot.economy.clock import from_millis, to_millis
+from bot.economy.periods import Period
+
+from . import rollups
+
+COUNTED = (Period.DAY, Period.WEEK, Period.MONTH)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberPrefs:
+    timezone: str | None = None
+    weekly_digest: bool = False
+    low_balance_below: int | None = None
+    age_confirmed_at: int | None = None
+
+
+def prefs(conn: sqlite3.Connection, guild_id: int, user_id: int) -> MemberPrefs:
+    row = conn.execute(
+        "SELECT timezone, weekly_digest, low_balance_below, age_confirmed_at FROM member_prefs "
+        "WHERE guild_id = ? AND user_id = ?",
+        (guild_id, user_id),
+    ).fetchone()
+    if row is None:
+        return MemberPrefs()
+    return MemberPrefs(row[0], bool(row[1]), row[2], row[3])
+
+
+def update_prefs(
+    conn: sqlite3.Connection, *, guild_id: int, user_id: int, at_ms: int, **changes: object
+) -> MemberPrefs:
+    """Change some of a member's preferences (keys of MemberPrefs); returns them all."""
+    allowed = {"timezone", "weekly_digest", "low_balance_below", "age_confirmed_at"}
+    if not changes.keys() <= allowed:
+        raise ValueError(f"unknown preferences: {sorted(changes.keys() - allowed)}")
+    current = prefs(conn, guild_id, user_id)
+    values = {name: getattr(current, name) for name in allowed}
+    values.update(changes)
+    conn.execute(
+        "INSERT INTO member_prefs (guild_id, user_id, timezone, weekly_digest, low_balance_below, "
+        "age_confirmed_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (guild_id, user_id) DO UPDATE SET timezone = excluded.timezone, "
+        "weekly_digest = excluded.weekly_digest, low_balance_below = excluded.low_balance_below, "
+        "age_confirmed_at = excluded.age_confirmed_at, updated_at = excluded.updated_at",
+        (
+            guild_id,
+            user_id,
+            values["timezone"],
+            int(bool(values["weekly_digest"])),
+            values["low_balance_below"],
+            values["age_confirmed_at"],
+            at_ms,
+        ),
+    )
+    return prefs(conn, guild_id, user_id)
+
+
+def member_timezone(conn: sqlite3.Connection, guild_id: int, user_id: int) -> str:
+    """The member's own timezone, else the guild's."""
+    own = prefs(conn, guild_id, user_id).timezone
+    return own or rollups.guild_timezone(conn, guild_id)
+
+
+# -- budgets --------------------------------------------------------------------------------
+
+
+def _budget(limit: int | None, period: str | None, mode: str | None) -> Budget | None:
+    if limit is None or period is None or mode is None:
+        return None
+    return Budget(int(limit), Period(period), Mode(mode))
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBudget:
+    state: BudgetState
+    thresholds: tuple[int, ...]
+    own: bool
+    """False when the member set nothing and the guild default applies."""
+
+
+def load_budget(
+    conn: sqlite3.Connection, guild_id: int, user_id: int, default: Budget | None
+) -> StoredBudget:
+    row = conn.execute(
+        "SELECT limit_coins, period, mode, pending_limit, pending_period, pending_mode, pending_clear, "
+        "pending_from, thresholds FROM budgets WHERE guild_id = ? AND user_id = ?",
+        (guild_id, user_id),
+    ).fetchone()
+    if row is None:
+        return StoredBudget(BudgetState(current=default), DEFAULT_THRESHOLDS, own=False)
+    state = BudgetState(
+        current=_budget(row[0], row[1], row[2]),
+        pending=_budget(row[3], row[4], row[5]),
+        pending_clear=bool(row[6]),
+        pending_from=from_millis(row[7]) if row[7] is not None else None,
+    )
+    return StoredBudget(state, parse_thresholds(row[8]), own=True)
+
+
+def save_budget(
+    conn: sqlite3.Connection,
+    *,
+    guild_id: int,
+    user_id: int,
+    state: BudgetState,
+    thresholds: tuple[int, ...],
+    at_ms: int,
+) -> None:
+    current, pending = state.current, state.pending
+    conn.execute(
+        "INSERT INTO budgets (guild_id, user_id, limit_coins, period, mode, pending_limit, pending_period, "
+        "pending_mode, pending_clear, pending_from, thresholds, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (guild_id, user_id) DO UPDATE SET limit_coins = excluded.limit_coins, "
+        "period = excluded.period, mode = excluded.mode, pending_limit = excluded.pending_limit, "
+        "pending_period = excluded.pending_period, pending_mode = excluded.pending_mode, "
+        "pending_clear = excluded.pending_clear, pending_from = excluded.pending_from, "
+        "thresholds = excluded.thresholds, updated_at = excluded.updated_at",
+        (
+            guild_id,
+            user_id,
+            current.limit if current else None,
+            current.period.value if current else None,
+            current.mode.value if current else None,
+            pending.limit if pending else None,
+            pending.period.value if pending else None,
+            pending.mode.value if pending else None,
+            int(state.pending_clear),
+            to_millis(state.pending_from) if state.pending_from else None,
+            ",".join(str(t) for t in thresholds),
+            at_ms,
+        ),
+    )
+
+
+# -- counters -------------------------------------------------------------------------------
+
+
+def spent(conn: sqlite3.Connection, guild_id: int, user_id: int, period: Period, bucket: int) -> int:
+    row = conn.execute(
+        "SELECT spent FROM spend_counters "
+        "WHERE guild_id = ? AND user_id = ? AND period = ? AND period_start = ?",
+        (guild_id, user_id, period.value, bucket),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def count_spend(
+    conn: sqlite3.Connection, *, guild_id: int, user_id: int, coins: int, at_ms: int, timezone: str
+) -> None:
+    conn.executemany(
+        "INSERT INTO spend_counters (guild_id, user_id, period, period_start, spent) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (guild_id, user_id, period, period_start) DO UPDATE SET "
+        "spent = spend_counters.spent + excluded.spent",
+        [
+            (guild_id, user_id, period.value, rollups.period_start(period, at_ms, timezone), coins)
+            for period in COUNTED
+        ],
+    )
+
+
+def rebuild_counters(conn: sqlite3.Connection, guild_id: int, user_id: int | None = None) -> None:
+    """Recompute spend counters from the ledger's gifts (for one member, or a whole guild)."""
+    if user_id is None:
+        conn.execute("DELETE FROM spend_counters WHERE guild_id = ?", (guild_id,))
+        senders = [
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT sender_id FROM gift_events WHERE guild_id = ?", (guild_id,)
+            )
+        ]
+    else:
+        conn.execute("DELETE FROM spend_counters WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
+        senders = [user_id]
+    for sender in senders:
+        timezone = member_timezone(conn, guild_id, sender)
+        for coins, at_ms in conn.execute(
+            "SELECT coins, created_at FROM gift_events "
+            "WHERE guild_id = ? AND sender_id = ? ORDER BY entry_id",
+            (guild_id, sender),
+        ).fetchall():
+            count_spend(conn, guild_id=guild_id, user_id=sender, coins=coins, at_ms=at_ms, timezone=timezone)
+
+
+def rebuild_all_counters(conn: sqlite3.Connection) -> None:
+    for (guild_id,) in conn.execute("SELECT DISTINCT guild_id FROM gift_events").fetchall():
+        rebuild_counters(conn, guild_id)
+
+
+def counter_mismatches(conn: sqlite3.Connection) -> list[tuple[object, ...]]:
+    """Counters that disagree with a recomputation from the ledger (empty when all agree)."""
+    query = "SELECT guild_id, user_id, period, period_start, spent FROM spend_counters"
+    stored = {row[:4]: row[4] for row in conn.execute(query).fetchall()}
+    conn.execute("SAVEPOINT recount")
+    try:
+        rebuild_all_counters(conn)
+        fresh = {row[:4]: row[4] for row in conn.execute(query).fetchall()}
+    finally:
+        conn.execute("ROLLBACK TO recount")
+        conn.execute("RELEASE recount")
+    return [
+        (k, stored.get(k), fresh.get(k))
+        for k in sorted(stored.keys() | fresh.keys())
+        if stored.get(k) != fresh.get(k)
+    ]
+
+
+# -- reminders ------------------------------------------------------------------------------
+
+
+def owe_reminder(
+    conn: sqlite3.Connection,
+    *,
+    guild_id: int,
+    user_id: int,
+    kind: str,
+    dedupe_key: str,
+    payload: dict[str, object],
+    at_ms: int,
+) -> bool:
+    """Record a DM owed to a member, once per dedupe key. True if this call recorded it."""
+    return bool(
+        conn.execute(
+            "INSERT INTO outbox (guild_id, kind, dedupe_key, user_id, payload, created_at, due_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+            (guild_id, kind, dedupe_key, user_id, json.dumps(payload, sort_keys=True), at_ms, at_ms),
+        ).rowcount
+    )
