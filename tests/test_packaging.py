@@ -54,7 +54,7 @@ def _declared_package_data(package: str, relative: str) -> bool:
 
 @pytest.mark.parametrize(
     ("package", "folder", "suffix"),
-    [("storage", "migrations", ".sql"), ("bot.economy", "data", ".csv")],
+    [("storage", "migrations", ".sql"), ("bot.economy", "data", ".csv"), ("bot", "assets/fonts", ".ttf")],
 )
 def test_every_data_file_the_code_loads_is_declared_package_data(package, folder, suffix):
     """importlib.resources finds these in a checkout either way; only package-data puts them in
@@ -64,6 +64,16 @@ def test_every_data_file_the_code_loads_is_declared_package_data(package, folder
     assert files
     for name in files:
         assert _declared_package_data(package, f"{folder}/{name}"), f"{package}/{folder}/{name}"
+
+
+def test_the_card_fonts_ship_with_their_licence():
+    """bot/cards.py draws with these files only; their licence must travel with them."""
+    fonts = resources.files("bot").joinpath("assets").joinpath("fonts")
+    assert fonts.joinpath("DejaVuSans.ttf").read_bytes()[:4] == b"\x00\x01\x00\x00"
+    assert fonts.joinpath("DejaVuSans-Bold.ttf").read_bytes()[:4] == b"\x00\x01\x00\x00"
+    licence = fonts.joinpath("LICENSE-DejaVu.txt").read_text("utf-8")
+    assert "Bitstream Vera Fonts Copyright" in licence and "Arev Fonts Copyright" in licence
+    assert _declared_package_data("bot", "assets/fonts/LICENSE-DejaVu.txt")
 
 
 def test_every_package_is_found_and_copied_into_the_docker_image():
