@@ -20,16 +20,24 @@ EXTENSIONS = (
     "cogs.wallet",
     "cogs.gifting",
     "cogs.leaderboard",
+    "cogs.privacy",
+    "cogs.creator",
     "cogs.moderation",
     "cogs.config",
     "cogs.help",
 )
 
 # Scopes and the minimal permissions the bot needs: read the channel, send and embed, attach
-# leaderboard cards, and use external emoji from the catalogue.
+# leaderboard cards, use external emoji from the catalogue, and read recent messages (an automatic
+# announcement checks it was not already posted before a crash, so it is never posted twice).
 INVITE_SCOPES = ("bot", "applications.commands")
 INVITE_PERMISSIONS = discord.Permissions(
-    view_channel=True, send_messages=True, embed_links=True, attach_files=True, use_external_emojis=True
+    view_channel=True,
+    send_messages=True,
+    embed_links=True,
+    attach_files=True,
+    use_external_emojis=True,
+    read_message_history=True,
 )
 
 

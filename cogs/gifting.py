@@ -1,21 +1,31 @@
-"""/gift and /gifts: spend coins on gifts for creators, acknowledged in public."""
+"""/gift and /gifts: spend coins on gifts for creators, acknowledged in public.
+
+Repeats of a comboable gift grow one combo message ("Rose x15", see bot/acks.py), and its
+"Send again" button sends one more.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Awaitable
+from typing import Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.acks import Ack, AckRoom, Recorded
 from bot.app import GiftBot
-from bot.economy.errors import EconomyError
+from bot.economy.combos import ComboKey
+from bot.economy.errors import EconomyError, GiftDisabled
 from bot.economy.models import GiftItem, GiftReceipt
 from bot.economy.service import GiftQuote, Party
 from bot.interactions import idempotency_key, party
 from bot.permissions import is_moderator, require_guild
 from bot.ui import format as fmt
 from bot.ui import theme
+from bot.ui.errors import send_error
 from bot.ui.mentions import NO_PINGS
 from bot.ui.views import ConfirmView, send_paged
 
@@ -24,18 +34,6 @@ log = logging.getLogger(__name__)
 PER_PAGE = 12
 MAX_COUNT = 9_999
 ALREADY_ACKNOWLEDGED = 40060  # Discord redelivered an interaction another handler already answered
-
-
-def acknowledgement(receipt: GiftReceipt) -> discord.Embed:
-    gift = receipt.gift
-    embed = discord.Embed(
-        title=f"{gift.emoji} {fmt.safe(gift.name)} x{receipt.count:,}",
-        description=f"<@{receipt.sender_id}> sent a gift to <@{receipt.creator_id}>",
-        colour=theme.GIFT,
-        timestamp=receipt.created_at,
-    )
-    embed.set_footer(text=f"🪙 {receipt.coins:,} coins · 💎 {receipt.diamonds:,} diamonds to the creator")
-    return embed
 
 
 async def close_confirmation(click: discord.Interaction, embed: discord.Embed) -> None:
@@ -59,9 +57,69 @@ def confirmation(quote: GiftQuote, creator: Party) -> discord.Embed:
     )
 
 
+async def quietly(reply: Awaitable[object]) -> None:
+    """A private note about a gift already counted. If it can't be delivered, saying "try
+    again" would only make the member send the gift twice: the combo message shows it anyway."""
+    try:
+        await reply
+    except discord.HTTPException as exc:
+        if exc.code != ALREADY_ACKNOWLEDGED:
+            log.warning("could not tell the sender their gift joined a combo: %s", exc)
+
+
+def joined(recorded: Recorded) -> str:
+    """What the sender alone is told when a gift grows an open combo instead of a new message."""
+    gift = recorded.ack.gift
+    return f"{gift.emoji} {fmt.safe(gift.name)} added to your combo — x{recorded.count:,} so far."
+
+
+class SendAgain(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=r"gift:again:(?P<sender>[0-9]{1,20}):(?P<creator>[0-9]{1,20}):(?P<gift>[0-9]{1,20})",
+):
+    """A combo's "Send again" button. Everything it needs is in its custom id, so it keeps
+    working for as long as the message shows it (a restart included)."""
+
+    def __init__(self, sender_id: int, creator_id: int, gift_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Send again",
+                emoji="🔁",
+                style=discord.ButtonStyle.primary,
+                custom_id=f"gift:again:{sender_id}:{creator_id}:{gift_id}",
+            )
+        )
+        self.sender_id = sender_id
+        self.creator_id = creator_id
+        self.gift_id = gift_id
+
+    @classmethod
+    def for_ack(cls, ack: Ack) -> SendAgain:
+        return cls(ack.sender.id, ack.creator.id, ack.gift.id)
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> SendAgain:
+        return cls(int(match["sender"]), int(match["creator"]), int(match["gift"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        cog = interaction.client.get_cog("Gifting")  # type: ignore[attr-defined]
+        if isinstance(cog, Gifting):
+            await cog.send_again(interaction, self)
+
+
 class Gifting(commands.Cog):
     def __init__(self, bot: GiftBot) -> None:
         self.bot = bot
+        self.acks = AckRoom(bot, now=bot.now, templates=bot.economy.thanks_template, again=SendAgain.for_ack)
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(SendAgain)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(SendAgain)
+        self.acks.stop()
 
     @app_commands.command(name="gift", description="Send a gift to a creator; it costs coins.")
     @app_commands.describe(
@@ -86,9 +144,16 @@ class Gifting(commands.Cog):
         key = idempotency_key(interaction)
         if not quote.needs_confirmation:
             receipt = await self._send(interaction, sender, recipient, quote.gift, count, key)
-            if receipt is not None:
-                await interaction.response.send_message(
-                    embed=acknowledgement(receipt), allowed_mentions=NO_PINGS
+            if receipt is None:
+                return
+            recorded = await self._record(interaction, receipt, sender, recipient)
+            if recorded.started:
+                await self._publish(interaction, recorded)
+            else:
+                await quietly(
+                    interaction.response.send_message(
+                        joined(recorded), ephemeral=True, allowed_mentions=NO_PINGS
+                    )
                 )
             return
 
@@ -102,9 +167,15 @@ class Gifting(commands.Cog):
                     click, discord.Embed(description=refusal.user_message, colour=theme.ERROR)
                 )
                 return
-            await close_confirmation(click, discord.Embed(description="Sent! 🎉", colour=theme.SUCCESS))
-            if receipt is not None:
-                await click.followup.send(embed=acknowledgement(receipt), allowed_mentions=NO_PINGS)
+            recorded = None if receipt is None else await self._record(click, receipt, sender, recipient)
+            outcome = "Sent! 🎉"
+            if recorded is not None and not recorded.started:
+                outcome += " " + joined(recorded)
+            try:
+                await close_confirmation(click, discord.Embed(description=outcome, colour=theme.SUCCESS))
+            finally:  # the gift is sent either way, so it is acknowledged either way
+                if recorded is not None and recorded.started:
+                    await self._publish(click, recorded, followup=True)
 
         view = ConfirmView(interaction.user.id, confirmed)
         view.interaction = interaction
@@ -116,6 +187,62 @@ class Gifting(commands.Cog):
             # A redelivered /gift: the first delivery already owns the confirmation.
             if exc.code != ALREADY_ACKNOWLEDGED:
                 raise
+
+    async def send_again(self, tap: discord.Interaction, button: SendAgain) -> None:
+        """One more of the same gift. Refusals (and bugs) reach only the tapper."""
+        try:
+            await self._send_again(tap, button)
+        except Exception as error:
+            await send_error(tap, error)
+
+    async def _send_again(self, tap: discord.Interaction, button: SendAgain) -> None:
+        if tap.user.id != button.sender_id:
+            await tap.response.send_message(
+                "Only the member who sent this gift can send it again. Send your own with /gift.",
+                ephemeral=True,
+                allowed_mentions=NO_PINGS,
+            )
+            return
+        assert tap.guild_id is not None and tap.channel_id is not None
+        guild_id = tap.guild_id
+        gift = await self._gift_by_id(guild_id, button.gift_id)
+        config = await self.bot.economy.config(guild_id)
+        if gift.price >= config.confirm_threshold:
+            raise EconomyError(
+                f"{fmt.safe(gift.name)} costs enough to need a confirmation; send it with /gift instead."
+            )
+        key = ComboKey(guild_id, tap.channel_id, button.sender_id, button.creator_id, gift.id)
+        creator = self.acks.open_creator(key) or await self._member(tap, button.creator_id)
+        sender = party(tap.user)
+        receipt = await self._send(tap, sender, creator, gift, 1, idempotency_key(tap))
+        if receipt is None:
+            return
+        recorded = await self._record(tap, receipt, sender, creator)
+        if recorded.started:  # the combo had closed: this tap starts a new one, in public
+            await self._publish(tap, recorded)
+            return
+        await quietly(tap.response.defer())  # the combo message shows the new count soon
+
+    async def _gift_by_id(self, guild_id: int, gift_id: int) -> GiftItem:
+        items = await self.bot.economy.catalogue(guild_id, include_disabled=True)
+        gift = next((g for g in items if g.id == gift_id), None)
+        if gift is None:
+            raise EconomyError("That gift is no longer in the catalogue. Use /gifts to see what there is.")
+        if not gift.enabled:
+            raise GiftDisabled(gift.name)
+        return gift
+
+    async def _member(self, interaction: discord.Interaction, user_id: int) -> Party:
+        guild = interaction.guild
+        if guild is None:
+            raise EconomyError("giftbot works inside a server, not in direct messages.")
+        member = guild.get_member(user_id)
+        if member is None:
+            try:
+                member = await guild.fetch_member(user_id)
+            except discord.NotFound as exc:
+                raise EconomyError("That creator is no longer in this server.") from exc
+        return party(member)
 
     async def _send(
         self,
@@ -135,6 +262,49 @@ class Gifting(commands.Cog):
             log.info("gift %s already recorded as entry %s; not acknowledging again", key, receipt.entry_id)
             return None
         return receipt
+
+    async def _record(
+        self, interaction: discord.Interaction, receipt: GiftReceipt, sender: Party, creator: Party
+    ) -> Recorded:
+        assert interaction.guild_id is not None and interaction.channel_id is not None
+        config = await self.bot.economy.config(interaction.guild_id)
+        return await self.acks.record(
+            receipt,
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id,
+            sender=sender,
+            creator=creator,
+            config=config,
+        )
+
+    async def _publish(
+        self, interaction: discord.Interaction, recorded: Recorded, *, followup: bool = False
+    ) -> None:
+        """The acknowledgement goes out as the interaction's own public reply. If Discord refuses
+        it, the gift is still sent: the acknowledgement is posted in the channel instead."""
+        ack = recorded.ack
+        shown = self.acks.render(ack)
+        kwargs: dict[str, Any] = {"embed": shown.embed, "allowed_mentions": NO_PINGS}
+        if shown.view is not None:
+            kwargs["view"] = shown.view
+        try:
+            if followup:
+                message_id = (await interaction.followup.send(wait=True, **kwargs)).id
+            else:
+                response = await interaction.response.send_message(**kwargs)
+                message_id = response.message_id or (await interaction.original_response()).id
+        except discord.HTTPException as exc:
+            log.warning(
+                "could not acknowledge gift in interaction %s (%s); posting it in the channel",
+                interaction.id,
+                exc,
+            )
+            self.acks.lost(ack)
+            return
+        except BaseException:
+            self.acks.lost(ack)
+            raise
+        self.acks.posted(ack, message_id, shown)
 
     @gift.autocomplete("gift")
     async def gift_autocomplete(

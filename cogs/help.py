@@ -19,10 +19,10 @@ INTRO = (
     "creators earn **diamonds** 💎 from every gift they receive."
 )
 
-MEMBER, MODERATOR, SETTINGS = "Member", "Moderator", "Server settings"
-SECTIONS = (MEMBER, MODERATOR, SETTINGS)
+MEMBER, CREATOR, MODERATOR, SETTINGS = "Member", "Creator", "Moderator", "Server settings"
+SECTIONS = (MEMBER, CREATOR, MODERATOR, SETTINGS)
 # Top-level groups that belong to a restricted section; everything else is for members.
-SECTION_OF_GROUP = {"mod": MODERATOR, "config": SETTINGS}
+SECTION_OF_GROUP = {"creator": CREATOR, "mod": MODERATOR, "config": SETTINGS}
 
 SlashCommand = app_commands.Command[Any, ..., Any]
 
@@ -41,8 +41,10 @@ def section_of(command: SlashCommand) -> str:
     return SECTION_OF_GROUP.get(root, MEMBER)
 
 
-def allowed_sections(user: discord.Member | discord.User, *, moderator: bool) -> set[str]:
+def allowed_sections(user: discord.Member | discord.User, *, moderator: bool, creator: bool) -> set[str]:
     allowed = {MEMBER}
+    if creator:
+        allowed.add(CREATOR)
     if moderator:
         allowed.add(MODERATOR)
     if is_manager(user):
@@ -72,7 +74,12 @@ class Help(commands.Cog):
         """What giftbot does and the commands you can use."""
         assert interaction.guild_id is not None
         config = await self.bot.economy.config(interaction.guild_id)
-        allowed = allowed_sections(interaction.user, moderator=is_moderator(interaction.user, config))
+        creator = await self.bot.storage.is_creator(
+            guild_id=interaction.guild_id, user_id=interaction.user.id
+        )
+        allowed = allowed_sections(
+            interaction.user, moderator=is_moderator(interaction.user, config), creator=creator
+        )
         by_section: dict[str, list[SlashCommand]] = {}
         for command in slash_commands(self.bot.tree):
             section = section_of(command)

@@ -297,3 +297,69 @@ def unexpected_errors(env: simcord.Env) -> list[BaseException]:
     SimCord records every exception that reaches a view's on_error, expected refusals included.
     """
     return [error for error in env.errors if user_message_for(error) is None]
+
+
+# -- channel writes over virtual time -------------------------------------------------------------
+
+
+class _StampedLog(list[simcord.HttpLogEntry]):
+    """The backend's request log, also noting the virtual time each request was made."""
+
+    def __init__(self, env: simcord.Env, entries: list[simcord.HttpLogEntry]) -> None:
+        super().__init__(entries)
+        self.env = env
+        self.times: list[datetime | None] = [None] * len(entries)
+
+    def append(self, entry: simcord.HttpLogEntry) -> None:
+        self.times.append(self.env.now())
+        super().append(entry)
+
+
+def stamp_requests(env: simcord.Env) -> None:
+    """From now on, remember when (in virtual time) each request was made; see message_writes."""
+    backend = env.backend
+    if not isinstance(backend.http_requests, _StampedLog):
+        backend.http_requests = _StampedLog(env, backend.http_requests)
+
+
+@dataclass(frozen=True)
+class Write:
+    at: datetime
+    request: simcord.HttpLogEntry
+
+
+def message_writes(env: simcord.Env, channel_id: int) -> list[Write]:
+    """Every POST/PATCH that creates or edits a message in the channel, with its virtual time:
+    the channel's message endpoints, plus followups and webhook edits of interactions in that
+    channel. Interaction callbacks answer one interaction and are left out. Requests made
+    before stamp_requests(env) are left out too."""
+    log = env.backend.http_requests
+    if not isinstance(log, _StampedLog):
+        raise simcord.SetupError("call stamp_requests(env) before the requests you want to time")
+    found = []
+    for entry, at in zip(log, log.times, strict=True):
+        if at is None or entry.method not in {"POST", "PATCH"}:
+            continue
+        parts = entry.path.strip("/").split("/")
+        token = parts[2] if parts[0] == "webhooks" and len(parts) >= 3 else None
+        in_channel = parts[:3] == ["channels", str(channel_id), "messages"] or (
+            token in env.backend.interaction_tokens
+            and env.backend.interaction_by_token(token).channel_id == channel_id
+        )
+        if in_channel:
+            found.append(Write(at, entry))
+    return found
+
+
+def most_writes_in_any(writes: list[Write], seconds: float) -> int:
+    """The most writes that fall in any half-open span [t, t + seconds)."""
+    times = sorted(write.at for write in writes)
+    return max(
+        (sum(1 for other in times if 0 <= (other - start).total_seconds() < seconds) for start in times),
+        default=0,
+    )
+
+
+def interaction_id(result: simcord.InteractionResult) -> int:
+    """The id of the interaction behind a result (a button click's key is f"interaction:{id}")."""
+    return int(result._interaction.id)

@@ -51,7 +51,7 @@ async def test_a_plain_member_sees_member_commands_only(simcord_env):
         assert member_command in names
     assert names["gift"] == "Send a gift to a creator; it costs coins."
     everything = tree_commands(world)
-    assert names == {n: d for n, d in everything.items() if n.split()[0] not in {"mod", "config"}}
+    assert names == {n: d for n, d in everything.items() if n.split()[0] not in {"mod", "config", "creator"}}
 
 
 async def test_a_moderator_by_role_sees_mod_but_not_config(simcord_env):
@@ -75,7 +75,20 @@ async def test_a_manager_sees_every_command_in_sections(simcord_env):
 
     text, names = await listed(world.mod, world)
 
-    assert names == tree_commands(world)
+    everything = tree_commands(world)
+    assert names == {n: d for n, d in everything.items() if n.split()[0] != "creator"}  # not a creator
     assert restricted(names, "config")
     assert text.index("**Member**") < text.index("**Moderator**") < text.index("**Server settings**")
     assert text.index("`/gift`") < text.index("`/mod grant`") < text.index("`/config")
+
+
+async def test_a_creator_sees_the_creator_tools_and_members_do_not(simcord_env):
+    world = Community.build(simcord_env)
+    await world.make_creators(world.carol)
+
+    text, names = await listed(world.carol, world)
+    assert "**Creator**" in text
+    assert restricted(names, "creator") == restricted(tree_commands(world), "creator") != set()
+    assert text.index("**Member**") < text.index("**Creator**")
+    _, member_names = await listed(world.alice, world)
+    assert not restricted(member_names, "creator")

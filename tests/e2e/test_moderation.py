@@ -250,6 +250,7 @@ async def test_catalogue_add_edit_disable_enable(simcord_env):
     again = await world.mod.slash(world.channel, "mod catalogue enable", name="Stardust")
     assert "already enabled" in private(simcord_env, again)
     sent = await world.alice.slash(world.channel, "gift", creator=world.carol, gift="Stardust")
-    assert not sent.ephemeral
+    # Still within the combo window of the first Stardust, so it grows that combo.
+    assert sent.response.content == "✨ Stardust added to your combo — x3 so far."
     assert await world.coins(world.alice) == 977
     await world.assert_books_balance()
