@@ -400,7 +400,8 @@ class FrozenV3Books(FrozenV2Books):
     ) -> None:
         super().gift(guild, sender, creator, name, count, share, key, at)
         (coins,) = self.conn.execute(
-            "SELECT g.coins FROM entries e JOIN gift_events g ON g.entry_id = e.id WHERE e.idempotency_key = ?",
+            "SELECT g.coins FROM entries e JOIN gift_events g ON g.entry_id = e.id "
+            "WHERE e.idempotency_key = ?",
             (key,),
         ).fetchone()
         row = self.conn.execute(
@@ -409,7 +410,8 @@ class FrozenV3Books(FrozenV2Books):
         timezone = row[0] if row else "UTC"
         for period in ("day", "week", "month"):
             self.conn.execute(
-                "INSERT INTO spend_counters (guild_id, user_id, period, period_start, spent) VALUES (?, ?, ?, ?, ?) "
+                "INSERT INTO spend_counters (guild_id, user_id, period, period_start, spent) "
+                "VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (guild_id, user_id, period, period_start) DO UPDATE SET "
                 "spent = spend_counters.spent + excluded.spent",
                 (guild, sender, period, _frozen_v2_bucket(period, at, timezone), coins),
