@@ -134,7 +134,6 @@ def send_gift(
     channel_id: int | None,
     key: str,
     at_ms: int,
-    timezone: str = "UTC",
     policy: SpendPolicy | None = None,
 ) -> GiftReceipt:
     """The sender pays price × count; the creator gets the share as diamonds; the platform the rest.
@@ -145,6 +144,9 @@ def send_gift(
     if (existing := ledger.find_entry(conn, key, EntryKind.GIFT)) is not None:
         return _gift_receipt(conn, existing, replayed=True)
     ledger.ensure_guild(conn, guild_id, at_ms)
+    # Read here, not passed in: a timezone change committed a moment ago re-bucketed every
+    # rollup, and this gift must land in the new buckets too.
+    timezone = rollups.guild_timezone(conn, guild_id)
     row = conn.execute(
         "SELECT id, guild_id, name, emoji, price, enabled, comboable FROM catalogue "
         "WHERE id = ? AND guild_id = ?",

@@ -130,7 +130,6 @@ class Storage(BudgetStore):
         key: str,
         at: datetime,
         channel_id: int | None = None,
-        timezone: str = "UTC",
         policy: SpendPolicy | None = None,
     ) -> GiftReceipt:
         return await self.db.write(
@@ -147,7 +146,6 @@ class Storage(BudgetStore):
                 channel_id=channel_id,
                 key=key,
                 at_ms=to_millis(at),
-                timezone=timezone,
                 policy=policy,
             )
         )

@@ -224,7 +224,6 @@ class EconomyService:
             channel_id=channel_id,
             key=key,
             at=self.now(),
-            timezone=config.timezone,
             policy=SpendPolicy(default_budget=config.default_budget, max_gift_coins=config.max_gift_coins),
         )
 

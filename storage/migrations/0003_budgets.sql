@@ -41,3 +41,6 @@ CREATE TABLE spend_counters (
     spent        INTEGER NOT NULL CHECK (spent >= 0),
     PRIMARY KEY (guild_id, user_id, period, period_start)
 );
+
+-- Own-rank queries subtract the few members who opted out of public boards; find them fast.
+CREATE INDEX member_names_hidden ON member_names (guild_id, user_id) WHERE hidden = 1;

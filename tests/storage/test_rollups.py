@@ -4,6 +4,7 @@ there first, leave opted-out members off public pages, and are read through thei
 
 from __future__ import annotations
 
+import asyncio
 import random
 import sqlite3
 from datetime import UTC, datetime, timedelta
@@ -44,7 +45,10 @@ async def gift(
     timezone: str = "UTC",
     names: dict[int, str] = NAMES,
 ) -> GiftReceipt:
-    """`coins` Roses (1 coin each), bucketed in `timezone` as the service would pass it."""
+    """`coins` Roses (1 coin each), bucketed in `timezone`: the guild's setting, which the gift reads."""
+    current = (await store.guild_settings(guild_id=GUILD)).get("timezone", "UTC")
+    if current != timezone:
+        await store.set_guild_setting(guild_id=GUILD, key="timezone", value=timezone, actor_id=1, at=when)
     rose = await gift_named(store, "Rose")
     return await store.send_gift(
         guild_id=GUILD,
@@ -57,7 +61,6 @@ async def gift(
         share_percent=50,
         key=key,
         at=when,
-        timezone=timezone,
     )
 
 
@@ -269,13 +272,13 @@ async def test_standing_reaches_beyond_the_top_hundred(store):
     top, total = await page(store, Period.ALL, now, limit=100)
     last = await standing(store, fans[-1], now)
 
-    assert total == 105
+    assert total == 100  # counted only up to the 100 ranks a board shows: a page never counts them all
     assert len(top) == 100 and top[-1] == (100, fans[99], 901)
     assert fans[-1] not in {user for _, user, _ in top}
     assert last == LeaderboardRow(rank=105, user_id=fans[-1], name=f"fan {fans[-1]}", score=896)
     assert await page(store, Period.ALL, now, offset=100) == (
         [(101 + i, fan, 900 - i) for i, fan in enumerate(fans[100:])],
-        105,
+        100,
     )
     assert await standing(store, ALICE, now) is None  # no gifts: no rank
     supporter = await standing(store, fans[-1], now, board=Board.SUPPORTERS, creator_id=CAROL)
@@ -331,3 +334,42 @@ async def test_the_board_query_reads_the_rank_index_in_order(store):
 
     assert "leaderboard_totals_rank" in text, text
     assert "TEMP B-TREE" not in text, text  # rows come out of the index already ranked
+
+
+async def test_a_gift_racing_a_timezone_change_lands_in_the_new_buckets(tmp_path):
+    """The gift reads the timezone inside its own transaction, so no stale bucket can slip in."""
+    store = Storage(tmp_path / "race.sqlite3")
+    await store.open()
+    try:
+        at = datetime(2026, 3, 9, 3, 30, tzinfo=UTC)  # Monday in UTC, still Sunday in New York
+        await store.add_creator(guild_id=7, user_id=70, name="c", actor_id=1, at=at)
+        await store.grant(guild_id=7, user_id=71, amount=100, actor_id=1, reason="r", key="g", at=at)
+        rose = await store.gift_by_name(guild_id=7, name="Rose")
+        assert rose is not None
+        change = store.set_guild_setting(
+            guild_id=7, key="timezone", value="America/New_York", actor_id=1, at=at
+        )
+        gifts = [
+            store.send_gift(
+                guild_id=7,
+                sender_id=71,
+                sender_name="s",
+                creator_id=70,
+                creator_name="c",
+                gift_id=rose.id,
+                count=1,
+                share_percent=50,
+                key=f"k{i}",
+                at=at,
+            )
+            for i in range(5)
+        ]
+        await asyncio.gather(change, *gifts)  # one batch: the change first, then the gifts
+        assert await store.rollup_mismatches() == []
+        ny_week = store.period_start(Period.WEEK, at, "America/New_York")
+        rows, _ = await store.board_page(
+            guild_id=7, board=Board.GIFTERS, period=Period.WEEK, period_start=ny_week
+        )
+        assert [(row.user_id, row.score) for row in rows] == [(71, 5)]
+    finally:
+        await store.close()
