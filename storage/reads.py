@@ -241,16 +241,19 @@ _BOARD_MINE = (
 )
 # Everyone ahead, from the covering index alone (no join per row), minus the few members who
 # opted out: counting 100,000 ranks takes milliseconds this way instead of a third of a second.
-_BOARD_AHEAD = (
-    "SELECT COUNT(*) FROM leaderboard_totals t "
-    "WHERE t.guild_id = ? AND t.board = ? AND t.creator_id = ? AND t.period = ? AND t.period_start = ? "
-    "AND (t.score > ? OR (t.score = ? AND t.last_entry_id < ?))"
+_BOARD_AHEAD = (  # two range counts on the covering index: no plan can turn them into a scan
+    "SELECT (SELECT COUNT(*) FROM leaderboard_totals "
+    "WHERE guild_id = ? AND board = ? AND creator_id = ? AND period = ? AND period_start = ? "
+    "AND score > ?) + "
+    "(SELECT COUNT(*) FROM leaderboard_totals "
+    "WHERE guild_id = ? AND board = ? AND creator_id = ? AND period = ? AND period_start = ? "
+    "AND score = ? AND last_entry_id < ?)"
 )
-_HIDDEN_AHEAD = (
-    "SELECT COUNT(*) FROM member_names n JOIN leaderboard_totals t "
-    "ON t.guild_id = n.guild_id AND t.user_id = n.user_id "
+_HIDDEN_AHEAD = (  # CROSS JOIN keeps the few opted-out members as the outer loop (SQLite honours it)
+    "SELECT COUNT(*) FROM member_names n CROSS JOIN leaderboard_totals t "
+    "WHERE n.guild_id = ? AND n.hidden = 1 AND t.guild_id = n.guild_id AND t.user_id = n.user_id "
     "AND t.board = ? AND t.creator_id = ? AND t.period = ? AND t.period_start = ? "
-    "WHERE n.guild_id = ? AND n.hidden = 1 AND (t.score > ? OR (t.score = ? AND t.last_entry_id < ?))"
+    "AND (t.score > ? OR (t.score = ? AND t.last_entry_id < ?))"
 )
 
 
@@ -292,9 +295,9 @@ def board_standing(
     if mine is None:
         return None
     score, last, name = mine
-    ahead = conn.execute(_BOARD_AHEAD, (*key, score, score, last)).fetchone()[0]
+    ahead = conn.execute(_BOARD_AHEAD, (*key, score, *key, score, last)).fetchone()[0]
     hidden = conn.execute(
-        _HIDDEN_AHEAD, (board, creator_id, period, period_start, guild_id, score, score, last)
+        _HIDDEN_AHEAD, (guild_id, board, creator_id, period, period_start, score, score, last)
     ).fetchone()[0]
     return LeaderboardRow(rank=int(ahead) - int(hidden) + 1, user_id=user_id, name=name, score=int(score))
 

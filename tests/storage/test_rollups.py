@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from bot.economy.models import Board, GiftReceipt, LeaderboardRow
 from bot.economy.periods import Period, previous_window, window, zone
 from storage import Storage, reads
+from storage.migrate import apply_migrations
 from tests.storage.books import (
     ALICE,
     BOB,
@@ -373,3 +374,18 @@ async def test_a_gift_racing_a_timezone_change_lands_in_the_new_buckets(tmp_path
         assert [(row.user_id, row.score) for row in rows] == [(71, 5)]
     finally:
         await store.close()
+
+
+def test_own_rank_queries_never_scan_the_board(tmp_path):
+    """Both halves of board_standing use an index, whatever the planner knows of the data."""
+    conn = sqlite3.connect(tmp_path / "plan.sqlite3")
+    try:
+        apply_migrations(conn)
+        key = (1, "gifters", 0, "all", 0)
+        ahead = conn.execute("EXPLAIN QUERY PLAN " + reads._BOARD_AHEAD, (*key, 5, *key, 5, 9)).fetchall()
+        hidden = conn.execute("EXPLAIN QUERY PLAN " + reads._HIDDEN_AHEAD, (*key, 5, 5, 9)).fetchall()
+    finally:
+        conn.close()
+    details = [row[3] for row in ahead + hidden]
+    assert not any(detail.startswith("SCAN") and detail != "SCAN CONSTANT ROW" for detail in details), details
+    assert any("member_names_hidden" in detail for detail in details), details  # opted-out members first
