@@ -33,9 +33,10 @@ def _replayed_receipt(conn: sqlite3.Connection, entry_id: int, guild_id: int, us
     )
 
 
-def grant(
+def promo_transfer(
     conn: sqlite3.Connection,
     *,
+    kind: EntryKind,
     guild_id: int,
     user_id: int,
     amount: int,
@@ -44,56 +45,26 @@ def grant(
     key: str,
     at_ms: int,
 ) -> Receipt:
-    """Promo coins: promo issuer → member."""
-    if (existing := ledger.find_entry(conn, key, EntryKind.GRANT)) is not None:
+    """Promo coins in or out: a grant moves promo issuer → member; a revoke moves member →
+    promo issuer, at most the balance, so a wallet never goes below zero."""
+    if kind not in (EntryKind.GRANT, EntryKind.REVOKE):
+        raise ValueError(f"{kind} is not a promo transfer")
+    if (existing := ledger.find_entry(conn, key, kind)) is not None:
         return _replayed_receipt(conn, existing, guild_id, user_id)
     ledger.ensure_guild(conn, guild_id, at_ms)
     wallet = ledger.member_account(conn, guild_id, user_id, "coins", at_ms)
     promo = ledger.system_account(conn, guild_id, "promo_issuer")
+    if kind is EntryKind.GRANT:
+        leg = ledger.Leg("coins", promo, wallet, amount, Currency.COIN)
+    else:
+        taken = min(amount, ledger.balance(conn, wallet))
+        if taken <= 0:
+            raise NothingToRevoke()
+        leg = ledger.Leg("coins", wallet, promo, taken, Currency.COIN)
     entry_id = ledger.post_entry(
-        conn,
-        guild_id=guild_id,
-        key=key,
-        kind=EntryKind.GRANT,
-        actor_id=actor_id,
-        reason=reason,
-        at_ms=at_ms,
-        legs=[ledger.Leg("coins", promo, wallet, amount, Currency.COIN)],
+        conn, guild_id=guild_id, key=key, kind=kind, actor_id=actor_id, reason=reason, at_ms=at_ms, legs=[leg]
     )
-    return Receipt(entry_id, amount, ledger.balance(conn, wallet), from_millis(at_ms))
-
-
-def revoke(
-    conn: sqlite3.Connection,
-    *,
-    guild_id: int,
-    user_id: int,
-    amount: int,
-    actor_id: int,
-    reason: str,
-    key: str,
-    at_ms: int,
-) -> Receipt:
-    """Take coins back (member → promo issuer), never below zero: at most the balance."""
-    if (existing := ledger.find_entry(conn, key, EntryKind.REVOKE)) is not None:
-        return _replayed_receipt(conn, existing, guild_id, user_id)
-    ledger.ensure_guild(conn, guild_id, at_ms)
-    wallet = ledger.member_account(conn, guild_id, user_id, "coins", at_ms)
-    taken = min(amount, ledger.balance(conn, wallet))
-    if taken <= 0:
-        raise NothingToRevoke()
-    promo = ledger.system_account(conn, guild_id, "promo_issuer")
-    entry_id = ledger.post_entry(
-        conn,
-        guild_id=guild_id,
-        key=key,
-        kind=EntryKind.REVOKE,
-        actor_id=actor_id,
-        reason=reason,
-        at_ms=at_ms,
-        legs=[ledger.Leg("coins", wallet, promo, taken, Currency.COIN)],
-    )
-    return Receipt(entry_id, taken, ledger.balance(conn, wallet), from_millis(at_ms))
+    return Receipt(entry_id, leg.amount, ledger.balance(conn, wallet), from_millis(at_ms))
 
 
 def _gift_receipt(conn: sqlite3.Connection, entry_id: int, *, replayed: bool) -> GiftReceipt:

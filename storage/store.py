@@ -17,6 +17,7 @@ from bot.economy.models import (
     Board,
     Creator,
     CreatorStats,
+    EntryKind,
     GiftItem,
     GiftReceipt,
     HistoryEntry,
@@ -87,25 +88,30 @@ class Storage(BudgetStore):
     async def grant(
         self, *, guild_id: int, user_id: int, amount: int, actor_id: int, reason: str, key: str, at: datetime
     ) -> Receipt:
-        return await self.db.write(
-            partial(
-                money_ops.grant,
-                guild_id=guild_id,
-                user_id=user_id,
-                amount=amount,
-                actor_id=actor_id,
-                reason=reason,
-                key=key,
-                at_ms=to_millis(at),
-            )
-        )
+        """Promo coins: promo issuer → member."""
+        return await self._promo(EntryKind.GRANT, guild_id, user_id, amount, actor_id, reason, key, at)
 
     async def revoke(
         self, *, guild_id: int, user_id: int, amount: int, actor_id: int, reason: str, key: str, at: datetime
     ) -> Receipt:
+        """Coins back to the promo issuer: at most the member's balance."""
+        return await self._promo(EntryKind.REVOKE, guild_id, user_id, amount, actor_id, reason, key, at)
+
+    async def _promo(
+        self,
+        kind: EntryKind,
+        guild_id: int,
+        user_id: int,
+        amount: int,
+        actor_id: int,
+        reason: str,
+        key: str,
+        at: datetime,
+    ) -> Receipt:
         return await self.db.write(
             partial(
-                money_ops.revoke,
+                money_ops.promo_transfer,
+                kind=kind,
                 guild_id=guild_id,
                 user_id=user_id,
                 amount=amount,

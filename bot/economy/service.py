@@ -6,6 +6,7 @@ unit of work. It never imports discord: callers pass plain ids and names.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -42,6 +43,8 @@ from .thanks import DEFAULT_TEMPLATE, check_template
 
 if TYPE_CHECKING:
     from storage import Storage
+
+PromoMove = Callable[..., Awaitable[Receipt]]
 
 MAX_REASON = 200
 MAX_BOARD_RANK = 100
@@ -140,20 +143,17 @@ class EconomyService:
     ) -> Receipt:
         if member.is_bot:
             raise RecipientIsBot("Bots can't hold coins.")
-        return await self.storage.grant(
-            guild_id=guild_id,
-            user_id=member.id,
-            amount=check_amount(amount),
-            actor_id=actor.id,
-            reason=clean_reason(reason),
-            key=key,
-            at=self.now(),
-        )
+        return await self._promo(self.storage.grant, guild_id, member, amount, actor, reason, key)
 
     async def revoke(
         self, guild_id: int, member: Party, amount: int, *, actor: Party, reason: str, key: str
     ) -> Receipt:
-        return await self.storage.revoke(
+        return await self._promo(self.storage.revoke, guild_id, member, amount, actor, reason, key)
+
+    async def _promo(
+        self, move: PromoMove, guild_id: int, member: Party, amount: int, actor: Party, reason: str, key: str
+    ) -> Receipt:
+        return await move(
             guild_id=guild_id,
             user_id=member.id,
             amount=check_amount(amount),

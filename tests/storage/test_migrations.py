@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.economy.catalogue import default_gifts
-from bot.economy.models import Board
+from bot.economy.models import Board, EntryKind
 from bot.economy.periods import Period
 from storage import budget_ops, catalogue_ops, migrate, money_ops, settings_ops
 from storage.group_commit import apply_batch
@@ -85,7 +85,8 @@ class LiveBooks:
     def grant(self, guild: int, user: int, amount: int, key: str, at: int) -> None:
         self._run(
             partial(
-                money_ops.grant,
+                money_ops.promo_transfer,
+                kind=EntryKind.GRANT,
                 guild_id=guild,
                 user_id=user,
                 amount=amount,
@@ -99,7 +100,8 @@ class LiveBooks:
     def revoke(self, guild: int, user: int, amount: int, key: str, at: int) -> None:
         self._run(
             partial(
-                money_ops.revoke,
+                money_ops.promo_transfer,
+                kind=EntryKind.REVOKE,
                 guild_id=guild,
                 user_id=user,
                 amount=amount,
