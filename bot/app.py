@@ -7,6 +7,7 @@ import logging
 import discord
 from discord.ext import commands
 
+from bot.economy.budget_service import BudgetService
 from bot.economy.clock import Now
 from bot.economy.service import EconomyService
 from bot.settings import Settings
@@ -22,6 +23,7 @@ EXTENSIONS = (
     "cogs.leaderboard",
     "cogs.privacy",
     "cogs.creator",
+    "cogs.budget",
     "cogs.moderation",
     "cogs.config",
     "cogs.help",
@@ -57,6 +59,7 @@ class GiftBot(commands.Bot):
         self.now = now
         self.storage = Storage(settings.database_path, synchronous=settings.durability)
         self.economy = EconomyService(self.storage, now=now, default_share=settings.default_creator_share)
+        self.budgets = BudgetService(self.storage, self.economy, now=now)
 
     async def setup_hook(self) -> None:
         await self.storage.open()

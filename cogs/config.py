@@ -164,13 +164,26 @@ class Config(commands.Cog):
                 value=f"**{self._show(key, stored.get(key))}**\n{spec.description}",
                 inline=False,
             )
+        config = await self.bot.economy.config(guild.id)
+        # Selling coins or allowing cash-outs (not built yet) will turn the gate on by themselves.
+        why = config.age_gate_reason(sells_coins=False, allows_cashouts=False)
+        embed.add_field(
+            name="Age gate",
+            value=(
+                f"**On**, because {why}: members confirm once that they are 18 or older before "
+                "their first gift or purchase."
+                if why
+                else "**Off**: nobody is asked their age. It turns on when a manager sets `age_gate` "
+                "on, or when this server sells coins or allows cash-outs."
+            ),
+            inline=False,
+        )
         changes = await self.bot.economy.setting_changes(guild.id, limit=RECENT_CHANGES)
         embed.add_field(
             name="Latest changes",
             value="\n".join(self._change_line(c) for c in changes) or "No changes yet.",
             inline=False,
         )
-        config = await self.bot.economy.config(guild.id)
         await self.add_mod_access_warning(embed, guild, config.moderator_role_id)
         embed.set_footer(text="Change one with /config set.")
         await interaction.followup.send(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)

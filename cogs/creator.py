@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import discord
 from discord import app_commands
@@ -135,6 +135,7 @@ class CreatorTools(commands.GroupCog, group_name="creator", group_description="T
     def __init__(self, bot: GiftBot) -> None:
         self.bot = bot
         self.announcer = Announcer(bot)
+        self._pass_started: datetime | None = None
         # One public announcement per creator per few minutes: it pings people.
         self._recent: dict[tuple[int, int], SlidingWindow] = {}
 
@@ -148,7 +149,7 @@ class CreatorTools(commands.GroupCog, group_name="creator", group_description="T
 
     @tasks.loop(seconds=TICK_SECONDS)
     async def announce_loop(self) -> None:
-        started = self.bot.now()
+        started = self._pass_started = self.bot.now()
         try:
             # A task of its own that ends with the pass: a test harness waiting for the bot to
             # settle then sees the work finish, rather than waiting out a loop that never ends.
@@ -163,7 +164,15 @@ class CreatorTools(commands.GroupCog, group_name="creator", group_description="T
     def wake_loop(self) -> None:
         """A schedule changed: run a pass within a minute rather than at the old boundary."""
         self.announcer.wake()
-        self.announce_loop.change_interval(seconds=TICK_SECONDS)
+        if self._pass_started is None or not self.announce_loop.is_running():
+            return  # the first pass has not run yet; it reads the schedules when it does
+        soon = self.bot.now() + timedelta(seconds=TICK_SECONDS)
+        upcoming = self.announce_loop.next_iteration
+        if upcoming is not None and upcoming <= soon:
+            return
+        # The loop's next run is (this run's start + interval): measured from now instead, it
+        # would land in the past after a long sleep and the loop would run back to back.
+        self.announce_loop.change_interval(seconds=(soon - self._pass_started).total_seconds())
 
     @announce_loop.before_loop
     async def before_announce_loop(self) -> None:

@@ -16,6 +16,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.acks import Ack, AckRoom, Recorded
+from bot.age_gate import require_age_confirmation
 from bot.app import GiftBot
 from bot.economy.combos import ComboKey
 from bot.economy.errors import EconomyError, GiftDisabled
@@ -23,6 +24,7 @@ from bot.economy.models import GiftItem, GiftReceipt
 from bot.economy.service import GiftQuote, Party
 from bot.interactions import idempotency_key, party
 from bot.permissions import is_moderator, require_guild
+from bot.reminders import budget_warning
 from bot.ui import format as fmt
 from bot.ui import theme
 from bot.ui.errors import send_error
@@ -55,6 +57,13 @@ def confirmation(quote: GiftQuote, creator: Party) -> discord.Embed:
         ),
         colour=theme.WARNING,
     )
+
+
+async def warn_privately(interaction: discord.Interaction, receipt: GiftReceipt) -> None:
+    """A soft budget was passed: the gift went through, and only the sender is told."""
+    warning = budget_warning(receipt)
+    if warning is not None:
+        await quietly(interaction.followup.send(warning, ephemeral=True, allowed_mentions=NO_PINGS))
 
 
 async def quietly(reply: Awaitable[object]) -> None:
@@ -139,6 +148,8 @@ class Gifting(commands.Cog):
         """Send a gift to a creator; it costs coins."""
         assert interaction.guild_id is not None
         guild_id = interaction.guild_id
+        if not await require_age_confirmation(interaction, self.bot):
+            return
         sender, recipient = party(interaction.user), party(creator)
         quote = await self.bot.economy.quote(guild_id, sender, recipient, gift, count)
         key = idempotency_key(interaction)
@@ -155,6 +166,7 @@ class Gifting(commands.Cog):
                         joined(recorded), ephemeral=True, allowed_mentions=NO_PINGS
                     )
                 )
+            await warn_privately(interaction, receipt)
             return
 
         async def confirmed(click: discord.Interaction) -> None:
@@ -176,6 +188,8 @@ class Gifting(commands.Cog):
             finally:  # the gift is sent either way, so it is acknowledged either way
                 if recorded is not None and recorded.started:
                     await self._publish(click, recorded, followup=True)
+            if receipt is not None:
+                await warn_privately(click, receipt)
 
         view = ConfirmView(interaction.user.id, confirmed)
         view.interaction = interaction
@@ -205,6 +219,8 @@ class Gifting(commands.Cog):
             return
         assert tap.guild_id is not None and tap.channel_id is not None
         guild_id = tap.guild_id
+        if not await require_age_confirmation(tap, self.bot):
+            return
         gift = await self._gift_by_id(guild_id, button.gift_id)
         config = await self.bot.economy.config(guild_id)
         if gift.price >= config.confirm_threshold:
@@ -220,8 +236,9 @@ class Gifting(commands.Cog):
         recorded = await self._record(tap, receipt, sender, creator)
         if recorded.started:  # the combo had closed: this tap starts a new one, in public
             await self._publish(tap, recorded)
-            return
-        await quietly(tap.response.defer())  # the combo message shows the new count soon
+        else:
+            await quietly(tap.response.defer())  # the combo message shows the new count soon
+        await warn_privately(tap, receipt)
 
     async def _gift_by_id(self, guild_id: int, gift_id: int) -> GiftItem:
         items = await self.bot.economy.catalogue(guild_id, include_disabled=True)

@@ -234,3 +234,28 @@ def owe_reminder(
             (guild_id, kind, dedupe_key, user_id, json.dumps(payload, sort_keys=True), at_ms, at_ms),
         ).rowcount
     )
+
+
+# -- digests --------------------------------------------------------------------------------
+
+
+def digest_members(conn: sqlite3.Connection) -> list[tuple[int, int, str]]:
+    """(guild, member, timezone) of every member who asked for the weekly digest."""
+    rows = conn.execute(
+        "SELECT guild_id, user_id FROM member_prefs WHERE weekly_digest = 1 ORDER BY guild_id, user_id"
+    ).fetchall()
+    return [(guild_id, user_id, member_timezone(conn, guild_id, user_id)) for guild_id, user_id in rows]
+
+
+def gifted_by_creator(
+    conn: sqlite3.Connection, guild_id: int, user_id: int, start_ms: int, end_ms: int
+) -> list[tuple[int, str | None, int]]:
+    """(creator, name, coins) the member gifted in [start, end), most coins first."""
+    rows = conn.execute(
+        "SELECT g.creator_id, n.name, SUM(g.coins) AS total FROM gift_events g "
+        "LEFT JOIN member_names n ON n.guild_id = g.guild_id AND n.user_id = g.creator_id "
+        "WHERE g.guild_id = ? AND g.sender_id = ? AND g.created_at >= ? AND g.created_at < ? "
+        "GROUP BY g.creator_id ORDER BY total DESC, g.creator_id",
+        (guild_id, user_id, start_ms, end_ms),
+    ).fetchall()
+    return [(int(creator), name, int(total)) for creator, name, total in rows]

@@ -109,3 +109,17 @@ class BudgetStore:
                 at_ms=to_millis(at),
             )
         )
+
+    async def digest_members(self) -> list[tuple[int, int, str]]:
+        """(guild, member, timezone) of every member who asked for the weekly digest."""
+        return await self.db.read(budget_ops.digest_members)
+
+    async def gifted_by_creator(
+        self, *, guild_id: int, user_id: int, start: datetime, end: datetime
+    ) -> list[tuple[int, str | None, int]]:
+        """(creator, name, coins) the member gifted in [start, end), most coins first."""
+        return await self.db.read(
+            lambda conn: budget_ops.gifted_by_creator(
+                conn, guild_id, user_id, to_millis(start), to_millis(end)
+            )
+        )

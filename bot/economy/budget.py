@@ -17,6 +17,7 @@ from .periods import Period
 BUDGET_PERIODS = (Period.DAY, Period.WEEK, Period.MONTH)
 DEFAULT_THRESHOLDS = (50, 80, 100)
 MAX_LIMIT = 100_000_000
+ADJECTIVES = {Period.DAY: "daily", Period.WEEK: "weekly", Period.MONTH: "monthly"}
 
 
 class Mode(StrEnum):
@@ -103,7 +104,7 @@ class BudgetExceeded(EconomyError):
         self.limit = limit
         self.period = period
         super().__init__(
-            f"This gift costs {needed:,} coins, but your {period.value}ly budget of {limit:,} has "
+            f"This gift costs {needed:,} coins, but your {ADJECTIVES[period]} budget of {limit:,} has "
             f"{remaining:,} left. Change it with /budget set (raising it takes effect after a cooling-off)."
         )
 

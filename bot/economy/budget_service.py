@@ -17,6 +17,15 @@ if TYPE_CHECKING:
     from .service import EconomyService, Party
 
 
+class BudgetLocksTimezone(InvalidSetting):
+    def __init__(self) -> None:
+        super().__init__(
+            "You can't move your budget to another timezone while a spending limit is in force: it "
+            "would restart the count. Clear the limit first (/budget clear; that waits out the "
+            "cooling-off), then change the timezone and set the limit again."
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class BudgetStatus:
     budget: Budget | None
@@ -93,9 +102,19 @@ class BudgetService:
         return BudgetStatus(budget, stored.own, stored.state, spent, span, stored.thresholds, timezone, daily)
 
     async def set_timezone(self, guild_id: int, member: Party, name: str | None) -> str:
-        """The member's own timezone for budget periods (None: follow the server's)."""
+        """The member's own timezone for budget periods (None: follow the server's).
+
+        Refused while a budget is in force: moving to a zone where a new day has just begun would
+        reset the count at once, a way round a hard limit. Clearing first waits out the cooling-off.
+        """
         if name is not None:
             zone(name)
+        stored = await self.storage.budget(
+            guild_id=guild_id, user_id=member.id, default=await self._default(guild_id)
+        )
+        state = stored.state
+        if state.effective(self.now()) is not None or state.pending is not None:
+            raise BudgetLocksTimezone()
         await self.storage.update_prefs(guild_id=guild_id, user_id=member.id, at=self.now(), timezone=name)
         return await self.storage.member_timezone(guild_id=guild_id, user_id=member.id)
 

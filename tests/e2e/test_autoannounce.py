@@ -270,3 +270,24 @@ async def test_a_failed_post_is_retried_and_posted_once(simcord_env):
     ((_, attempts, sent, message_id, error),) = await outbox(world)
     assert (attempts, sent, message_id, error) == (3, True, message.id, None)
     assert len(requests(simcord_env, "POST", f"/channels/{world.channel.id}/messages")) == 3
+
+
+async def test_turning_announcements_on_after_a_quiet_day_runs_one_pass_not_a_burst(simcord_env):
+    """A schedule change brings the next pass forward without replaying the missed ticks."""
+    world = Community.build(simcord_env)
+    await world.make_creators(world.carol)
+    cog = world.bot.get_cog("CreatorTools")
+    assert cog is not None
+    passes = []
+    original = cog.announcer.run_pass
+
+    async def counted():
+        passes.append(simcord_env.now())
+        return await original()
+
+    cog.announcer.run_pass = counted
+    await simcord_env.advance_time(23 * 3600 + 50 * 60)  # no schedules: the loop sleeps long
+    before = len(passes)
+    await schedule(world, world.carol)
+    await simcord_env.advance_time(5 * 60)
+    assert 1 <= len(passes) - before <= 2, passes[before:]
