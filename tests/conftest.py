@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import pytest_asyncio
+import simcord
 
 from bot.app import create_bot
 from bot.settings import Settings
@@ -29,3 +30,38 @@ async def simcord_bot(settings):
     bot = create_bot(settings)
     yield bot
     await bot.storage.close()
+
+
+MESSAGE_CALLBACKS = {4, 7}  # CHANNEL_MESSAGE_WITH_SOURCE, UPDATE_MESSAGE
+
+
+def _message_bodies(env):
+    """(method, path, body) of every request that creates or edits a message."""
+    for entry in env.http_requests:
+        body = entry.json if isinstance(entry.json, dict) else None
+        if body is None:
+            continue
+        path = entry.path
+        if path.startswith("/interactions/") and path.endswith("/callback"):
+            if body.get("type") in MESSAGE_CALLBACKS and isinstance(body.get("data"), dict):
+                yield entry.method, path, body["data"]
+        elif path.startswith("/channels/") and "/messages" in path and entry.method in {"POST", "PATCH"}:
+            if path.endswith("/messages") or entry.method == "PATCH":
+                yield entry.method, path, body
+        elif path.startswith("/webhooks/") and entry.method in {"POST", "PATCH"}:
+            yield entry.method, path, body
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """User text never pings: every message the bot sent or edited in the test said whom it may
+    ping. Checked after each SimCord test, on the request bodies Discord would have received."""
+    result = yield
+    for env in [value for value in item.funcargs.values() if isinstance(value, simcord.Env)]:
+        careless = [
+            (method, path)
+            for method, path, body in _message_bodies(env)
+            if ("content" in body or "embeds" in body) and "allowed_mentions" not in body
+        ]
+        assert not careless, f"messages sent without allowed_mentions: {careless[:5]}"
+    return result
