@@ -15,17 +15,35 @@ from typing import Any
 import discord
 
 BOT_NAME = "giftbot"
+INLINE_PER_ROW = 3
 ARROW = "▸"
 _USER = re.compile(r"<@!?(\d+)>")
 _ROLE = re.compile(r"<@&(\d+)>")
 _CHANNEL = re.compile(r"<#(\d+)>")
-_TIME = re.compile(r"<t:(-?\d+)(?::[tTdDfFR])?>")
+_TIME = re.compile(r"<t:(-?\d+)(?::([tTdDfFR]))?>")
+_JUMP = re.compile(r"https://(?:\w+\.)?discord(?:app)?\.com/channels/(\d+|@me)/(\d+)/\d+")
 _CUSTOM_EMOJI = re.compile(r"<a?(:\w+:)\d+>")
 _ESCAPED = re.compile(r"\\([\\*_~`|>#\-\[\]()@])")
 
 
 def utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+# Roughly how Discord words a relative time: the largest unit, rounded.
+_UNITS = (("year", 365 * 86_400), ("month", 30 * 86_400), ("day", 86_400), ("hour", 3_600), ("minute", 60))
+
+
+def relative(moment: datetime, now: datetime) -> str:
+    """`<t:…:R>` as Discord reads it out at `now`: "in 4 days", "2 minutes ago"."""
+    seconds = (moment - now).total_seconds()
+    size = abs(seconds)
+    if size < 45:
+        return "in a few seconds" if seconds > 0 else "a few seconds ago"
+    unit, length = next(((u, n) for u, n in _UNITS if size >= n * 0.9), _UNITS[-1])
+    count = max(1, round(size / length))
+    amount = f"{count} {unit}" + ("s" if count > 1 else "")
+    return f"in {amount}" if seconds > 0 else f"{amount} ago"
 
 
 @dataclass
@@ -35,6 +53,8 @@ class Names:
     users: dict[int, str] = field(default_factory=dict)
     roles: dict[int, str] = field(default_factory=dict)
     channels: dict[int, str] = field(default_factory=dict)
+    now: Callable[[], datetime] | None = None
+    """The (virtual) clock relative timestamps are read against; without one they read as dates."""
 
     def user(self, user_id: int) -> str:
         return self.users.get(user_id, f"user {user_id}")
@@ -44,10 +64,22 @@ class Names:
         text = _USER.sub(lambda m: "@" + self.user(int(m[1])), raw)
         text = _ROLE.sub(lambda m: "@" + self.roles.get(int(m[1]), "role"), text)
         text = _CHANNEL.sub(lambda m: "#" + self.channels.get(int(m[1]), "channel"), text)
-        text = _TIME.sub(lambda m: utc(datetime.fromtimestamp(int(m[1]), UTC)), text)
+        text = _TIME.sub(self._time, text)
+        text = _JUMP.sub(lambda m: "#" + self.channels.get(int(m[2]), "channel") + " › message", text)
         text = _CUSTOM_EMOJI.sub(r"\1", text)
         text = text.replace("**", "").replace("__", "").replace("`", "")
         return _ESCAPED.sub(r"\1", text)
+
+    def _time(self, match: re.Match[str]) -> str:
+        moment = datetime.fromtimestamp(int(match[1]), UTC)
+        style = match[2]
+        if style == "R" and self.now is not None:
+            return relative(moment, self.now())
+        if style in ("d", "D"):
+            return f"{moment:%Y-%m-%d}"
+        if style in ("t", "T"):
+            return f"{moment:%H:%M} UTC"
+        return utc(moment)
 
 
 def embed_lines(embed: discord.Embed, names: Names) -> list[str]:
@@ -59,14 +91,21 @@ def embed_lines(embed: discord.Embed, names: Names) -> list[str]:
         lines.append(names.text(embed.title))
     if embed.description:
         lines.extend(names.text(embed.description).splitlines())
+    row: list[str] = []  # short inline fields sit side by side, up to three a row, as in Discord
     for embed_field in embed.fields:
         name, value = names.text(embed_field.name or ""), names.text(embed_field.value or "")
         value_lines = value.splitlines() or [""]
-        if len(value_lines) == 1:
-            lines.append(f"{name}: {value_lines[0]}".strip())
+        short = len(value_lines) == 1
+        if row and (not (short and embed_field.inline) or len(row) == INLINE_PER_ROW):
+            lines.append(" · ".join(row))
+            row = []
+        if short:
+            (row if embed_field.inline else lines).append(f"{name}: {value_lines[0]}".strip())
         else:  # a list (e.g. leaderboard rows) reads better under its heading
             lines.append(name)
             lines.extend("  " + line for line in value_lines)
+    if row:
+        lines.append(" · ".join(row))
     footer = [names.text(embed.footer.text)] if embed.footer and embed.footer.text else []
     if embed.timestamp:
         footer.append(utc(embed.timestamp))
@@ -130,20 +169,27 @@ class Shown:
         )
 
 
-def message_lines(shown: Shown, names: Names, *, viewer: str | None = None) -> list[str]:
+def message_lines(
+    shown: Shown, names: Names, *, viewer: str | None = None, edited: bool = False
+) -> list[str]:
     """`giftbot ▸ …` with the body indented under it; ephemeral replies say who sees them."""
     body: list[str] = []
     if shown.content:
         body.extend(names.text(shown.content).splitlines())
     for embed in shown.embeds:
         body.extend(embed_lines(embed, names))
-    body.extend(f"[image: {name}]" for name in shown.attachments)
+    # An attachment an embed already shows as its image is one picture, not two.
+    pictured = {line for line in body if line.startswith("[image: ")}
+    body.extend(line for line in (f"[image: {name}]" for name in shown.attachments) if line not in pictured)
     buttons = button_line(shown.components)
     if buttons:
         body.append(buttons)
     head = f"  {BOT_NAME} {ARROW} "
+    if edited:
+        head += "(edited) "
     if shown.ephemeral:
         head += f"(only {viewer or 'the sender'} sees this) "
+    body = [line.rstrip() for line in body if line.strip()]  # blank lines would split a message
     if not body:
         body = ["(empty message)"]
     indent = " " * (len(BOT_NAME) + 5)

@@ -1,8 +1,10 @@
 """The scripted evening in the Live Room, and the checks that make it a test.
 
-A moderator makes two creators and grants promo coins; fans send a Rose combo, a Corgi and a
-Galaxy (which asks for confirmation); Bob tries a Lion he can't afford; then a wallet and the
-all-time leaderboard. The expected balances below are the script's own arithmetic.
+A moderator makes two creators and grants promo coins; Alice sends a Rose combo and taps "Send
+again" until the combo closes, Bob a Corgi, Alice a Galaxy (which asks for confirmation). Carol
+sets her thank-you line; Bob tries a Lion he can't afford, sets a weekly budget and runs into it;
+Carol thanks her top gifters in public; then a wallet and the leaderboards. The expected balances
+below are the script's own arithmetic.
 """
 
 from __future__ import annotations
@@ -28,21 +30,33 @@ SHARE = 50  # percent of a gift's coins a creator receives as diamonds
 
 GRANTS = {"alice": 5_000, "bob": 1_200}
 ROSES = 15  # Alice → Carol, 1 coin each
+AGAIN = 1  # then one more Rose with the combo's "Send again" button
 CORGI = 299  # Bob → Dave
 GALAXY = 1_000  # Alice → Dave; reaches the default confirmation threshold
 LION = 29_999  # Bob can't afford it
+BUDGET = 300  # Bob's weekly hard limit, set after the Corgi: 1 coin left
+DOUGHNUT = 30  # Bob → Carol, past his budget
+ROSE = 1  # Bob → Carol instead: fits exactly
+THANKS = "💖 Thank you {sender} for {count} × {gift}!"
+COMBO_WINDOW = 10  # seconds; the guild's default combo_window
+
+
+def diamonds(*gifts: int) -> int:
+    """Diamonds a creator earns: each gift's share is rounded down on its own."""
+    return sum(coins * SHARE // 100 for coins in gifts)
+
 
 EXPECTED_COINS = {
-    "alice": GRANTS["alice"] - ROSES - GALAXY,
-    "bob": GRANTS["bob"] - CORGI,
+    "alice": GRANTS["alice"] - ROSES - AGAIN - GALAXY,
+    "bob": GRANTS["bob"] - CORGI - ROSE,
     "carol": 0,
     "dave": 0,
 }
 EXPECTED_DIAMONDS = {
     "alice": 0,
     "bob": 0,
-    "carol": ROSES * SHARE // 100,
-    "dave": CORGI * SHARE // 100 + GALAXY * SHARE // 100,
+    "carol": diamonds(ROSES, AGAIN, ROSE),
+    "dave": diamonds(CORGI, GALAXY),
 }
 
 
@@ -112,15 +126,14 @@ async def play(session: Session) -> None:
 
     session.heading("2 · Fans send gifts")
     await session.pause(60)
-    roses = await session.slash(alice, "gift", creator=carol, gift="Rose", count=ROSES)
-    expect(_public_title(roses) == f"🌹 Rose x{ROSES}", "the Rose combo was not acknowledged in public")
+    await rose_combo(session)
     await session.pause(45)
     corgi = await session.slash(bob, "gift", creator=dave, gift="Corgi")
     expect(_public_title(corgi) == "🐕 Corgi x1", "the Corgi was not acknowledged in public")
     await session.pause(90)
     asked = await session.slash(alice, "gift", creator=dave, gift="Galaxy")
     expect(asked.ephemeral, "the 1,000-coin Galaxy did not ask Alice to confirm privately")
-    expect(await coins(room, alice) == GRANTS["alice"] - ROSES, "coins moved before Alice confirmed")
+    expect(await coins(room, alice) == GRANTS["alice"] - ROSES - AGAIN, "coins moved before Alice confirmed")
     await session.pause(5)
     sent = await session.click(alice, asked, "Send it")
     expect(
@@ -128,26 +141,127 @@ async def play(session: Session) -> None:
         "the confirmed Galaxy was not announced in public",
     )
 
-    session.heading("3 · Bob reaches too far")
+    session.heading("3 · Carol words her thanks")
     await session.pause(30)
-    lion = await session.slash(bob, "gift", creator=carol, gift="Lion")
-    if lion.ephemeral and _has_button(lion, "Send it"):
-        # The price is checked when the coins move, so Bob gets as far as confirming.
-        await session.pause(5)
-        lion = await session.click(bob, lion, "Send it")
-    refusal = " ".join(_private_texts(lion))
-    expect(
-        f"You need {LION:,} coins but have {EXPECTED_COINS['bob']:,}" in refusal,
-        f"Bob's Lion was not refused privately; he saw: {refusal!r}",
-    )
-    expect(await coins(room, bob) == EXPECTED_COINS["bob"], "the refused Lion moved coins")
+    require(session, carol, "creator thanks")
+    line = await session.slash(carol, "creator thanks", template=THANKS)
+    expect(line.ephemeral, "the thank-you preview was not private")
 
-    session.heading("4 · Wallets and the leaderboard")
+    session.heading("4 · Bob reaches too far")
+    await session.pause(30)
+    await lion(session)
+    await session.pause(20)
+    await budget(session)
+
+    session.heading("5 · Wallets, thanks and the leaderboards")
     await session.pause(20)
     wallet = await session.slash(bob, "balance")
     expect(wallet.ephemeral, "/balance was not private")
     await session.pause(20)
     await leaderboard(session, alice)
+    await session.pause(60)
+    await announce(session)
+    await session.pause(30)
+    await creators_board(session)
+
+
+async def rose_combo(session: Session) -> None:
+    """15 Roses, one more from the button, and the combo message's final state once it closes."""
+    room = session.room
+    roses = await session.slash(room.alice, "gift", creator=room.carol, gift="Rose", count=ROSES)
+    expect(_public_title(roses) == f"🌹 Rose x{ROSES}", "the Rose combo was not acknowledged in public")
+    assert roses.response is not None
+    before = len(room.channel.history())
+    await session.pause(3)
+    tap = await session.click(room.alice, roses, "Send again")
+    expect(
+        tap.deferred and not _private_texts(tap) and len(room.channel.history()) == before,
+        "the Send again tap posted a message instead of growing the combo",
+    )
+    session.note("(no reply, nothing new in #live: the Rose joins the open combo message)")
+    expect(await coins(room, room.alice) == GRANTS["alice"] - ROSES - AGAIN, "the tap did not send a Rose")
+    await session.later(COMBO_WINDOW + 1, "the combo window has closed")
+    final = session.reshow(roses.response.id)
+    title = final.embeds[0].title if final.embeds else None
+    footer = (final.embeds[0].footer.text or "") if final.embeds else ""
+    grown = f"🌹 Rose x{ROSES + AGAIN}"
+    expect(title == grown, f"the combo message reads {title!r}, not {grown!r}")
+    expect(footer.endswith("Combo finished"), f"the combo was not marked finished: {footer!r}")
+    expect(not final.components, "the finished combo still offers Send again")
+
+
+async def lion(session: Session) -> None:
+    bob, carol = session.room.bob, session.room.carol
+    result = await session.slash(bob, "gift", creator=carol, gift="Lion")
+    if result.ephemeral and _has_button(result, "Send it"):
+        # The price is checked when the coins move, so Bob gets as far as confirming.
+        await session.pause(5)
+        result = await session.click(bob, result, "Send it")
+    refusal = " ".join(_private_texts(result))
+    left = GRANTS["bob"] - CORGI
+    expect(
+        f"You need {LION:,} coins but have {left:,}" in refusal,
+        f"Bob's Lion was not refused privately; he saw: {refusal!r}",
+    )
+    expect(await coins(session.room, bob) == left, "the refused Lion moved coins")
+
+
+async def budget(session: Session) -> None:
+    """A hard weekly limit: the Corgi already counts, so only a Rose still fits."""
+    room = session.room
+    bob, carol = room.bob, room.carol
+    require(session, bob, "budget set")
+    limit = await session.slash(bob, "budget set", limit=BUDGET, period="week", mode="hard")
+    expect(limit.ephemeral, "/budget set was not private")
+    await session.pause(15)
+    doughnut = await session.slash(bob, "gift", creator=carol, gift="Doughnut")
+    refusal = " ".join(_private_texts(doughnut))
+    allowance = f"costs {DOUGHNUT:,} coins, but your weekly budget of {BUDGET:,} has {BUDGET - CORGI:,} left"
+    expect(allowance in refusal, f"the Doughnut was not refused by Bob's budget; he saw: {refusal!r}")
+    expect(await coins(room, bob) == GRANTS["bob"] - CORGI, "the refused Doughnut moved coins")
+    await session.pause(10)
+    rose = await session.slash(bob, "gift", creator=carol, gift="Rose")
+    thanked = THANKS.format(sender="Bob", count=1, gift="Rose")
+    expect(_public_title(rose) == "🌹 Rose x1", "Bob's Rose was not acknowledged in public")
+    shown = session.names.text(_public_texts(rose))
+    expect(thanked in shown, f"Carol's thank-you line is missing: {shown!r}")
+    await session.pause(15)
+    status = await session.slash(bob, "budget status")
+    seen = session.names.text(" ".join(_private_texts(status)))
+    expect(f"🪙 {BUDGET:,} of 🪙 {BUDGET:,} spent" in seen, f"/budget status shows {seen!r}")
+    expect(
+        status.response is not None and status.response.attachments, "/budget status has no spending chart"
+    )
+
+
+async def announce(session: Session) -> None:
+    """Carol thanks her top gifters in public: exactly the listed gifters are pinged."""
+    room = session.room
+    require(session, room.carol, "creator announce")
+    before = {m.id for m in room.channel.history()}
+    await session.slash(room.carol, "creator announce", period="week", top=3)
+    posted = [m for m in room.channel.history() if m.id not in before and not m.flags.ephemeral]
+    expect(len(posted) == 1, f"expected one public announcement, found {len(posted)}")
+    message = posted[0]
+    pinged = session.pinged(message)
+    session.note("🔔 pinged: " + ", ".join(pinged))
+    expected = sorted(session.who(member) for member in (room.alice, room.bob))
+    listed = sorted(session.names.user(user_id) for user_id in message.raw_mentions)
+    expect(pinged == expected == listed, f"the announcement lists {listed} and pinged {pinged}")
+    expect([a.filename for a in message.attachments] == ["top-gifters.png"], "the announcement has no card")
+
+
+async def creators_board(session: Session) -> None:
+    """The finale: creators ranked by coins received this week, and Carol's own rank in private."""
+    room = session.room
+    board = await session.slash(room.carol, "leaderboard", board="creators", period="week")
+    expect(not board.ephemeral, "the creators' leaderboard was not public")
+    public = session.names.text(_public_texts(board))
+    dave_first = f"#1 Dave · 🪙 {CORGI + GALAXY:,}" in public
+    expect(dave_first and "#2 Carol" in public, f"the creators' board reads {public!r}")
+    received = ROSES + AGAIN + ROSE
+    mine = " ".join(_private_texts(board))
+    expect(f"You're #2 with 🪙 {received:,} received" in mine, f"Carol's own rank reads {mine!r}")
 
 
 async def make_creator(session: Session, creator: simcord.MemberActor) -> None:
@@ -227,6 +341,17 @@ def _private_texts(result: simcord.InteractionResult) -> list[str]:
         for text in (reply.content, *(embed.description or "" for embed in reply.embeds))
         if text
     ]
+
+
+def _public_texts(result: simcord.InteractionResult) -> str:
+    """Every public embed's text in the result, markup included, as one string."""
+    replies = ([result.response] if result.response is not None else []) + result.followups
+    return "\n".join(
+        "\n".join(part for part in (embed.title, embed.description, *(f.value for f in embed.fields)) if part)
+        for reply in replies
+        if not reply.ephemeral
+        for embed in reply.embeds
+    )
 
 
 def _public_title(result: simcord.InteractionResult) -> str | None:

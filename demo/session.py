@@ -85,6 +85,7 @@ class Room:
             users=users,
             roles={self.admins.id: "Admins", self.guild.id: "everyone"},
             channels={self.channel.id: self.channel.name or "live"},
+            now=self.env.now,
         )
 
 
@@ -133,6 +134,37 @@ class Session:
         """Let virtual time pass between actions, so timestamps read like a real evening."""
         await self.env.advance_time(seconds)
 
+    async def later(self, seconds: float, why: str) -> None:
+        """A pause the reader should notice, because something happens at its end."""
+        self.say(f"⏱ {seconds:g} seconds later: {why}")
+        await self.env.advance_time(seconds)
+
+    def note(self, text: str) -> None:
+        """What a member sees that is not a message (a silent acknowledgement, a ping)."""
+        self.say(f"  {text}")
+
+    def message(self, message_id: int) -> discord.Message:
+        """A public message as it is now, fetched again from the channel."""
+        found = next((m for m in self.room.channel.history() if m.id == message_id), None)
+        expect(found is not None, f"message {message_id} is no longer in #{self.room.channel.name}")
+        assert found is not None
+        return found
+
+    def reshow(self, message_id: int) -> discord.Message:
+        """Print a message the bot has since edited, as the channel shows it now."""
+        message = self.message(message_id)
+        self._print(Shown.of(message), viewer=None, edited=True)
+        return message
+
+    def pinged(self, message: discord.Message) -> list[str]:
+        """Who Discord really notified (SimCord's stored ping set, not the mentions in the text)."""
+        stored = self.env.backend.messages[self.room.channel.id][message.id]
+        expect(
+            not stored.ping_role_ids and not stored.mention_everyone,
+            "a message pinged a role or @everyone",
+        )
+        return sorted(self.names.user(user_id) for user_id in stored.ping_user_ids)
+
     async def slash(
         self, actor: simcord.MemberActor, command: str, **options: Any
     ) -> simcord.InteractionResult:
@@ -148,7 +180,8 @@ class Session:
         assert shown.response is not None
         self.say(f"{self.who(actor)} {ARROW} clicks [{label}]")
         result = await actor.click(shown.response, label=label)
-        self.show(actor, result, edited=True)
+        # A deferred click leaves its message as it was; anything else replaced it, so show it again.
+        self.show(actor, result, edited=not result.deferred)
         return result
 
     def show(
@@ -167,9 +200,9 @@ class Session:
                 continue
             self._print(Shown.of(message), viewer=None)
 
-    def _print(self, shown: Shown, *, viewer: str | None) -> None:
+    def _print(self, shown: Shown, *, viewer: str | None, edited: bool = False) -> None:
         self._shown.add(shown.id)
-        lines = message_lines(shown, self.names, viewer=viewer)
+        lines = message_lines(shown, self.names, viewer=viewer, edited=edited)
         expect(not any(APOLOGY in line for line in lines), "the bot apologised for an unexpected error")
         for line in lines:
             self.say(line)

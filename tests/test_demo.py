@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import discord
@@ -30,6 +30,13 @@ async def test_the_scripted_session_succeeds_and_reads_like_a_chat(tmp_path):
     rose = lines.index("Alice ▸ /gift creator:Carol gift:Rose count:15")
     assert lines[rose + 1] == "  giftbot ▸ 🌹 Rose x15"
     assert lines[rose + 2].strip() == "@Alice sent a gift to @Carol"
+    # "Send again" adds one more to the open combo: no reply, and the message grows in place until
+    # the combo window closes.
+    tap = lines.index("Alice ▸ clicks [Send again]")
+    assert lines[tap + 1].startswith("  (no reply")
+    assert lines[tap + 2].startswith("⏱ 11 seconds later")
+    assert lines[tap + 3] == "  giftbot ▸ (edited) 🌹 Rose x16"
+    assert "Combo finished" in lines[tap + 6] and "[🔁 Send again]" not in lines[tap + 7]
     # The Galaxy asks first, privately, and is announced once confirmed.
     assert "  giftbot ▸ (only Alice sees this) Send this gift?" in lines
     assert "Alice ▸ clicks [Send it]" in lines
@@ -39,6 +46,36 @@ async def test_the_scripted_session_succeeds_and_reads_like_a_chat(tmp_path):
         line.startswith("  giftbot ▸ (only Bob sees this) You need 29,999 coins but have 901.")
         for line in lines
     )
+    # Carol's thank-you line: a private preview, then on the next gift she gets.
+    assert "  giftbot ▸ (only Carol sees this) Thank-you line saved" in lines
+    assert "            Preview: 💖 Thank you Sam for 5 × Rose!" in lines
+    assert "            💬 Carol: 💖 Thank you Bob for 1 × Rose!" in lines
+    # Bob's weekly budget: set privately, a gift past it refused with what is left, then the status.
+    assert "Bob ▸ /budget set limit:300 period:week mode:hard" in lines
+    assert "  giftbot ▸ (only Bob sees this) Spending limit set" in lines
+    refused = "  giftbot ▸ (only Bob sees this) This gift costs 30 coins, but your weekly budget of 300"
+    assert any(line.startswith(refused + " has 1 left.") for line in lines)
+    status = lines.index("Bob ▸ /budget status")
+    assert lines[status + 1] == "  giftbot ▸ (only Bob sees this) Your spending limit"
+    assert lines[status + 2].strip() == "🪙 300 of 🪙 300 spent this week (100%), 🪙 0 left."
+    assert lines[status + 3].strip() == "Resets 2026-01-05 00:00 UTC (in 4 days)."
+    assert "            [image: budget.png]" in lines[status : status + 12]
+    # Carol's announcement is public, pings exactly the gifters it lists, and carries its card.
+    announce = lines.index("Carol ▸ /creator announce period:week top:3")
+    post = lines.index(
+        "  giftbot ▸ 🏆 Top gifters this week for Carol: @Alice, @Bob. Thank you for your gifts! 💝"
+    )
+    pinged = lines.index("  🔔 pinged: Alice, Bob")
+    assert announce < post < pinged
+    assert "            [image: top-gifters.png]" in lines[post:pinged]
+    # The finale: creators ranked this week, and Carol's own rank privately.
+    creators = lines.index("Carol ▸ /leaderboard board:creators period:week")
+    assert lines[creators + 1] == "  giftbot ▸ 🏆 Leaderboard · creators (coins received) · this week"
+    assert lines[creators + 3 : creators + 5] == [
+        "            #1 Dave · 🪙 1,299",
+        "            #2 Carol · 🪙 17",
+    ]
+    assert "  giftbot ▸ (only Carol sees this) You're #2 with 🪙 17 received this week." in lines
     # The leaderboard is public and ranks Alice first.
     board = lines.index("Alice ▸ /leaderboard period:all")
     assert lines[board + 1].startswith("  giftbot ▸ ") and "(only" not in lines[board + 1]
@@ -62,7 +99,7 @@ async def test_a_session_that_goes_off_script_fails(tmp_path, monkeypatch):
     monkeypatch.setitem(script.EXPECTED_COINS, "alice", 1)
     code, log = await play(tmp_path)
     assert code == 1
-    assert "DEMO FAILED: Alice holds 🪙 3,985" in log
+    assert "DEMO FAILED: Alice holds 🪙 3,984" in log
 
 
 def test_markup_becomes_plain_text():
@@ -86,4 +123,32 @@ def test_embeds_render_title_description_fields_and_footer():
         "              #1 A",
         "              #2 B",
         "            — Footer",
+    ]
+
+
+def test_relative_times_read_against_the_virtual_clock_and_dates_read_as_dates():
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    names = Names(channels={3: "live"}, now=lambda: now)
+    monday = datetime(2026, 1, 5, tzinfo=UTC)
+    raw = (
+        f"resets {discord.utils.format_dt(monday, 'R')} on {discord.utils.format_dt(monday, 'D')}, "
+        f"started {discord.utils.format_dt(now - timedelta(minutes=2), 'R')}: "
+        "https://discord.com/channels/1/3/99"
+    )
+    assert names.text(raw) == "resets in 4 days on 2026-01-05, started 2 minutes ago: #live › message"
+
+
+def test_short_inline_fields_share_a_row_and_an_embedded_attachment_is_one_image():
+    embed = discord.Embed(title="Status")
+    for name in ("A", "B", "C", "D"):
+        embed.add_field(name=name, value="1")
+    embed.add_field(name="Wide", value="2", inline=False)
+    embed.set_image(url="attachment://chart.png")
+    shown = Shown(id=1, content="", embeds=[embed], components=[], attachments=["chart.png"], ephemeral=False)
+    assert message_lines(shown, Names()) == [
+        "  giftbot ▸ Status",
+        "            A: 1 · B: 1 · C: 1",
+        "            D: 1",
+        "            Wide: 2",
+        "            [image: chart.png]",
     ]
