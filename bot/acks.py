@@ -144,7 +144,7 @@ def gift_embed(
         template, sender=sender.name, gift=gift.name, count=count, coins=coins, escape=_inert
     )
     embed.add_field(name=f"💬 {fmt.safe(creator.name)}", value=line[:1024], inline=False)
-    footer = f"🪙 {coins:,} coins · 💎 {diamonds:,} diamonds to the creator"
+    footer = f"🪙 {fmt.plural(coins, 'coin')} · 💎 {fmt.plural(diamonds, 'diamond')} to the creator"
     if big:  # the colour says it too, but not to everyone
         footer = "🎉 Big gift · " + footer
     if finished:

@@ -48,8 +48,8 @@ MODE_CHOICES = [
 ]
 SWITCH_CHOICES = [app_commands.Choice(name="On", value="on"), app_commands.Choice(name="Off", value="off")]
 MODE_TEXT = {
-    Mode.HARD: "hard: a gift that would go past it is refused",
-    Mode.SOFT: "soft: gifts past it go through, with a warning",
+    Mode.HARD: "a gift that would go past it is refused",
+    Mode.SOFT: "gifts past it go through, with a warning",
 }
 
 

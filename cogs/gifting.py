@@ -331,7 +331,9 @@ class Gifting(commands.Cog):
             return []
         gifts = await self.bot.economy.search_gifts(interaction.guild_id, current, limit=25)
         return [
-            app_commands.Choice(name=f"{g.emoji} {g.name} · {g.price:,} coins"[:100], value=g.name)
+            app_commands.Choice(
+                name=f"{g.emoji} {g.name} · {fmt.plural(g.price, 'coin')}"[:100], value=g.name
+            )
             for g in gifts
         ]
 

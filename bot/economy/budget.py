@@ -104,7 +104,8 @@ class BudgetExceeded(EconomyError):
         self.limit = limit
         self.period = period
         super().__init__(
-            f"This gift costs {needed:,} coins, but your {ADJECTIVES[period]} budget of {limit:,} has "
+            f"This gift costs {needed:,} coin{'' if needed == 1 else 's'}, "
+            f"but your {ADJECTIVES[period]} budget of {limit:,} has "
             f"{remaining:,} left. Change it with /budget set (raising it takes effect after a cooling-off)."
         )
 

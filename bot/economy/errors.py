@@ -23,7 +23,7 @@ class InsufficientCoins(EconomyError):
         self.balance = balance
         self.needed = needed
         super().__init__(
-            f"You need {needed:,} coins but have {balance:,}. "
+            f"You need {needed:,} coin{'' if needed == 1 else 's'} but have {balance:,}. "
             "Buy a coin package or ask a moderator about promotions."
         )
 

@@ -19,6 +19,11 @@ def diamonds(n: int) -> str:
     return f"💎 {n:,}"
 
 
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """`1 coin`, `2 coins`, `1,000 coins`: a count with its noun."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
 def signed(n: int) -> str:
     return f"+{n:,}" if n > 0 else f"{n:,}"
 

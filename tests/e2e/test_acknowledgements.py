@@ -229,7 +229,7 @@ async def test_a_refused_tap_is_private_and_changes_nothing(simcord_env, caplog)
 
     assert tap.ephemeral
     assert tap.response.embeds[0].description == (
-        "You need 1 coins but have 0. Buy a coin package or ask a moderator about promotions."
+        "You need 1 coin but have 0. Buy a coin package or ask a moderator about promotions."
     )
     await simcord_env.advance_time(1)
     assert await world.coins(world.alice) == 0

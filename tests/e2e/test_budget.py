@@ -131,7 +131,7 @@ async def test_racing_gifts_never_overshoot_a_hard_limit(simcord_env):
 async def test_a_soft_limit_lets_gifts_through(simcord_env):
     world = await ready(simcord_env)
     result = await budget(world, world.alice, "set", limit=15, period="week", mode="soft")
-    assert "soft: gifts past it go through, with a warning" in result.response.embeds[0].description
+    assert "(soft)**: gifts past it go through, with a warning" in result.response.embeds[0].description
     for _ in range(2):
         assert refused(await gift(world, world.alice, "Rosa")) is None
     assert await world.coins(world.alice) == 980

@@ -163,7 +163,7 @@ async def test_gift_autocomplete_offers_matching_gifts(simcord_env):
     everything = await world.alice.autocomplete(world.channel, "gift", "gift", "", creator=world.carol)
 
     assert [c["value"] for c in choices] == ["Rose", "Rosa"]  # disabled Rocket is not offered
-    assert choices[0]["name"] == "🌹 Rose · 1 coins"
+    assert choices[0]["name"] == "🌹 Rose · 1 coin"
     assert len(everything) == 25  # Discord's limit, cheapest first
     assert {c["value"] for c in everything[:5]} == {"GG", "Heart Me", "Ice Cream Cone", "Rose", "TikTok"}
 
