@@ -7,6 +7,7 @@ so every subcommand also runs `require_moderator`. Replies are private.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 import discord
 from discord import app_commands
@@ -86,23 +87,11 @@ class Moderation(commands.Cog):
         reason: app_commands.Range[str, 1, 200],
     ) -> None:
         """Give a member promo coins; recorded in the ledger."""
-        assert interaction.guild_id is not None
-        receipt = await self.bot.economy.grant(
-            interaction.guild_id,
-            party(member),
-            coins,
-            actor=party(interaction.user),
-            reason=reason,
-            key=idempotency_key(interaction),
-        )
-        if replayed(receipt, interaction):
-            return
-        embed = done(
-            f"Granted {fmt.coins(receipt.amount)} to {name_of(member)}.\n"
-            f"New balance: {fmt.coins(receipt.balance)}."
-        )
-        embed.add_field(name="Reason", value=fmt.safe(reason, 200), inline=False)
-        await reply(interaction, embed)
+
+        def says(receipt: Receipt) -> str:
+            return f"Granted {fmt.coins(receipt.amount)} to {name_of(member)}."
+
+        await self._promo(interaction, self.bot.economy.grant, member, coins, reason, says)
 
     @mod.command(name="revoke", description="Take promo coins back from a member (never below zero).")
     @app_commands.describe(
@@ -119,8 +108,27 @@ class Moderation(commands.Cog):
         reason: app_commands.Range[str, 1, 200],
     ) -> None:
         """Take promo coins back from a member (never below zero)."""
+
+        def says(receipt: Receipt) -> str:
+            text = f"Revoked {fmt.coins(receipt.amount)} from {name_of(member)}."
+            if receipt.amount < coins:
+                text += f"\nYou asked for {fmt.number(coins)}, but that was their whole balance."
+            return text
+
+        await self._promo(interaction, self.bot.economy.revoke, member, coins, reason, says)
+
+    async def _promo(
+        self,
+        interaction: discord.Interaction,
+        move: Callable[..., Awaitable[Receipt]],
+        member: discord.Member,
+        coins: int,
+        reason: str,
+        says: Callable[[Receipt], str],
+    ) -> None:
+        """Grant or revoke under the interaction's key; a redelivery is not answered twice."""
         assert interaction.guild_id is not None
-        receipt = await self.bot.economy.revoke(
+        receipt = await move(
             interaction.guild_id,
             party(member),
             coins,
@@ -130,10 +138,7 @@ class Moderation(commands.Cog):
         )
         if replayed(receipt, interaction):
             return
-        text = f"Revoked {fmt.coins(receipt.amount)} from {name_of(member)}."
-        if receipt.amount < coins:
-            text += f"\nYou asked for {fmt.number(coins)}, but that was their whole balance."
-        embed = done(f"{text}\nNew balance: {fmt.coins(receipt.balance)}.")
+        embed = done(f"{says(receipt)}\nNew balance: {fmt.coins(receipt.balance)}.")
         embed.add_field(name="Reason", value=fmt.safe(reason, 200), inline=False)
         await reply(interaction, embed)
 
