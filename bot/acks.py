@@ -19,12 +19,12 @@ from typing import Any
 import discord
 from discord.ext import tasks
 
+from bot.channel_writes import ChannelWrites
 from bot.economy import thanks
 from bot.economy.clock import Now
 from bot.economy.combos import Combo, ComboBook, ComboKey
 from bot.economy.guild_config import GuildConfig
 from bot.economy.models import GiftItem, GiftReceipt
-from bot.economy.ratelimit import SlidingWindow
 from bot.economy.service import Party
 from bot.ui import format as fmt
 from bot.ui import theme
@@ -34,8 +34,6 @@ log = logging.getLogger(__name__)
 
 TICK = timedelta(seconds=1)
 """At most one write per channel per tick: edits are coalesced and flushed at most once a second."""
-WRITES_PER_WINDOW = 5
-WRITE_WINDOW = timedelta(seconds=5)
 MAX_ATTEMPTS = 5
 """A write Discord keeps refusing (5xx, 429) is given up after this many tries, so the loop ends."""
 
@@ -111,7 +109,6 @@ class _WallPost:
 
 @dataclass
 class _Channel:
-    limit: SlidingWindow = field(default_factory=lambda: SlidingWindow(WRITES_PER_WINDOW, WRITE_WINDOW))
     next_write: datetime | None = None
     wall: deque[_WallPost] = field(default_factory=deque)
 
@@ -156,9 +153,18 @@ def gift_embed(
 class AckRoom:
     """Every open combo and every pending channel write of one bot."""
 
-    def __init__(self, client: discord.Client, *, now: Now, templates: TemplateSource, again: ButtonFactory):
+    def __init__(
+        self,
+        client: discord.Client,
+        *,
+        now: Now,
+        templates: TemplateSource,
+        again: ButtonFactory,
+        writes: ChannelWrites,
+    ):
         self.client = client
         self.now = now
+        self.writes = writes
         self.templates = templates
         self.again = again
         self.book = ComboBook()
@@ -326,8 +332,9 @@ class AckRoom:
             ack for ack in self._live if not ack.closed or ack.needs_write or ack.message_id is None
         ]
         for channel_id, state in list(self._channels.items()):
-            if not state.wall and state.limit.used(now) == 0:  # its last write is 5 s old: forget it
+            if not state.wall and self.writes.used(channel_id) == 0:  # its last write is 5 s old: forget it
                 del self._channels[channel_id]
+        self.writes.forget_idle()
         if self.idle:
             self._ticker.stop()
 
@@ -341,7 +348,7 @@ class AckRoom:
         post = state.wall[0] if state.wall else None
         if ack is None and post is None:
             return
-        if not state.limit.try_acquire(now):
+        if not self.writes.try_acquire(channel_id):
             return
         state.next_write = now + TICK
         if post is not None and (ack is None or post.queued_at < (ack.stale_since or now)):

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 import discord
 
 from bot.cards import CardRow, render_leaderboard_card
+from bot.channel_writes import ChannelWrites
 from bot.economy.clock import from_millis, to_millis
 from bot.economy.models import Board, LeaderboardRow
 from bot.economy.periods import Period, Window, previous_window, window, zone
@@ -171,10 +172,18 @@ def card(announcement: Announcement) -> bytes:
 
 
 async def post(
-    channel: discord.abc.Messageable, announcement: Announcement, *, dedupe: str | None = None
+    channel: discord.abc.Messageable,
+    announcement: Announcement,
+    *,
+    writes: ChannelWrites,
+    dedupe: str | None = None,
 ) -> discord.Message:
-    """Send the announcement; only the listed gifters are pinged, whatever their names say."""
+    """Send the announcement; only the listed gifters are pinged, whatever their names say. It waits
+    for a write slot in the channel, so a busy gift channel stays within its write budget."""
     png = await asyncio.to_thread(card, announcement)  # Pillow work off the event loop
+    channel_id = getattr(channel, "id", None)
+    if isinstance(channel_id, int):
+        await writes.acquire(channel_id)
     file = discord.File(io.BytesIO(png), filename=CARD_FILE)
     pings = only_users(announcement.gifter_ids)
     if dedupe is None:
@@ -296,7 +305,7 @@ class Announcer:
         if not announcement.rows:  # nobody (visible) gifted in that period: nothing to post
             await self.bot.storage.mark_outbox_sent(item_id=item.id, message_id=None, at=self.bot.now())
             return
-        message = await post(channel, announcement, dedupe=item.dedupe_key)
+        message = await post(channel, announcement, writes=self.bot.channel_writes, dedupe=item.dedupe_key)
         await self.bot.storage.mark_outbox_sent(item_id=item.id, message_id=message.id, at=self.bot.now())
 
     async def _channel(self, item: OutboxItem) -> discord.TextChannel:

@@ -7,6 +7,7 @@ import logging
 import discord
 from discord.ext import commands
 
+from bot.channel_writes import ChannelWrites
 from bot.economy.budget_service import BudgetService
 from bot.economy.clock import Now
 from bot.economy.service import EconomyService
@@ -60,6 +61,7 @@ class GiftBot(commands.Bot):
         self.storage = Storage(settings.database_path, synchronous=settings.durability)
         self.economy = EconomyService(self.storage, now=now, default_share=settings.default_creator_share)
         self.budgets = BudgetService(self.storage, self.economy, now=now)
+        self.channel_writes = ChannelWrites(now)
 
     async def setup_hook(self) -> None:
         await self.storage.open()

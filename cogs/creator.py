@@ -289,7 +289,7 @@ class CreatorTools(commands.GroupCog, group_name="creator", group_description="T
             closed=False,
         )
         try:
-            message = await post(target, announcement)
+            message = await post(target, announcement, writes=self.bot.channel_writes)
         except discord.Forbidden as exc:
             raise Refused(
                 f"Discord didn't let me post in {target.mention}. Check my permissions there."

@@ -121,7 +121,13 @@ class SendAgain(
 class Gifting(commands.Cog):
     def __init__(self, bot: GiftBot) -> None:
         self.bot = bot
-        self.acks = AckRoom(bot, now=bot.now, templates=bot.economy.thanks_template, again=SendAgain.for_ack)
+        self.acks = AckRoom(
+            bot,
+            now=bot.now,
+            templates=bot.economy.thanks_template,
+            again=SendAgain.for_ack,
+            writes=bot.channel_writes,
+        )
 
     async def cog_load(self) -> None:
         self.bot.add_dynamic_items(SendAgain)

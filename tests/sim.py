@@ -331,8 +331,9 @@ class Write:
 def message_writes(env: simcord.Env, channel_id: int) -> list[Write]:
     """Every POST/PATCH that creates or edits a message in the channel, with its virtual time:
     the channel's message endpoints, plus followups and webhook edits of interactions in that
-    channel. Interaction callbacks answer one interaction and are left out. Requests made
-    before stamp_requests(env) are left out too."""
+    channel. Interaction callbacks answer one interaction and are left out, and so are ephemeral
+    followups (only the member who acted sees them: they are not posts in the channel). Requests
+    made before stamp_requests(env) are left out too."""
     log = env.backend.http_requests
     if not isinstance(log, _StampedLog):
         raise simcord.SetupError("call stamp_requests(env) before the requests you want to time")
@@ -346,7 +347,8 @@ def message_writes(env: simcord.Env, channel_id: int) -> list[Write]:
             token in env.backend.interaction_tokens
             and env.backend.interaction_by_token(token).channel_id == channel_id
         )
-        if in_channel:
+        ephemeral = isinstance(entry.json, dict) and int(entry.json.get("flags") or 0) & 64
+        if in_channel and not ephemeral:
             found.append(Write(at, entry))
     return found
 
