@@ -85,7 +85,14 @@ class GiftBot(commands.Bot):
         log.info("ready as %s in %d servers", self.user, len(self.guilds))
 
     async def close(self) -> None:
+        """Stop the cogs' loops first, then Discord, then the database, so no pass runs on a
+        closed connection."""
         try:
+            for name in list(self.extensions):
+                try:
+                    await self.unload_extension(name)
+                except Exception:
+                    log.exception("could not unload %s cleanly", name)
             await super().close()
         finally:
             await self.storage.close()
