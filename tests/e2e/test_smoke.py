@@ -56,3 +56,13 @@ async def test_a_failed_interaction_reply_is_logged_with_context_and_never_shown
     logged = [r for r in caplog.records if r.name == "giftbot.errors" and r.levelname == "ERROR"]
     assert len(logged) == 1 and f"user={world.alice.id}" in logged[0].getMessage()
     assert "command=balance" in logged[0].getMessage()
+
+
+async def test_closing_the_bot_stops_its_loops_before_the_database(simcord_env):
+    world = Community.build(simcord_env)
+    bot = world.bot
+    creator_tools = bot.get_cog("CreatorTools")
+    assert creator_tools is not None and creator_tools.announce_loop.is_running()
+    await bot.close()
+    assert not bot.extensions and not creator_tools.announce_loop.is_running()
+    assert not bot.storage.db.is_open
