@@ -92,6 +92,7 @@ class GiftBot(commands.Bot):
         finally:
             await self.storage.close()
 
+
 def create_bot(settings: Settings, *, now: Now | None = None) -> GiftBot:
     """The bot, ready for `start()`. Needs no environment and no network until then."""
     return GiftBot(settings, now=now or discord.utils.utcnow)
