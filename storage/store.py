@@ -164,20 +164,6 @@ class Storage(BudgetStore):
     ) -> Page[HistoryEntry]:
         return await self.db.read(lambda conn: reads.history(conn, guild_id, user_id, offset, limit))
 
-    async def top_gifters(
-        self, *, guild_id: int, start: datetime | None, end: datetime | None, limit: int = 10, offset: int = 0
-    ) -> list[LeaderboardRow]:
-        return await self.db.read(
-            lambda conn: reads.top_gifters(conn, guild_id, _ms(start), _ms(end), limit, offset)
-        )
-
-    async def top_creators(
-        self, *, guild_id: int, start: datetime | None, end: datetime | None, limit: int = 10, offset: int = 0
-    ) -> list[LeaderboardRow]:
-        return await self.db.read(
-            lambda conn: reads.top_creators(conn, guild_id, _ms(start), _ms(end), limit, offset)
-        )
-
     # -- leaderboards (rollups) ----------------------------------------------------------
 
     async def board_page(

@@ -7,7 +7,7 @@ warning. Reminders fire once per threshold per period.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -148,7 +148,3 @@ def parse_thresholds(raw: str) -> tuple[int, ...]:
     if not values or len(values) > 5 or values[0] < 1 or values[-1] > 100:
         raise InvalidSetting("Give one to five reminder thresholds between 1% and 100%.")
     return tuple(values)
-
-
-def with_limit(budget: Budget, limit: int) -> Budget:
-    return replace(budget, limit=limit)

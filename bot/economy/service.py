@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from .budget import SpendPolicy
@@ -23,7 +22,7 @@ from .errors import (
     SelfGift,
     UnknownGift,
 )
-from .guild_config import SPECS, GuildConfig, parse_setting
+from .guild_config import GuildConfig, parse_setting
 from .models import (
     Balances,
     Board,
@@ -84,14 +83,6 @@ class BoardPage:
         return max(1, -(-self.total // self.per_page))
 
 
-@dataclass(frozen=True, slots=True)
-class Leaderboard:
-    period: Period
-    window: Window
-    gifters: list[LeaderboardRow]
-    creators: list[LeaderboardRow]
-
-
 def clean_reason(reason: str) -> str:
     text = " ".join(reason.split())
     if not text:
@@ -131,10 +122,6 @@ class EconomyService:
 
     async def setting_changes(self, guild_id: int, limit: int = 10) -> list[SettingChange]:
         return await self.storage.setting_changes(guild_id=guild_id, limit=limit)
-
-    @staticmethod
-    def setting_keys() -> list[str]:
-        return list(SPECS)
 
     # -- money ---------------------------------------------------------------------------
 
@@ -284,11 +271,6 @@ class EconomyService:
             creator_id=creator_id,
         )
 
-    async def leaderboard(self, guild_id: int, period: Period, *, limit: int = 10) -> Leaderboard:
-        gifters = await self.board(guild_id, period, Board.GIFTERS, per_page=limit)
-        creators = await self.board(guild_id, period, Board.CREATORS, per_page=limit)
-        return Leaderboard(period, gifters.window, gifters.rows, creators.rows)
-
     async def creator_stats(self, guild_id: int, creator_id: int, period: Period) -> CreatorStats:
         span, bucket = await self.span(guild_id, period)
         return await self.storage.creator_stats(
@@ -383,6 +365,3 @@ class EconomyService:
 
     async def creators(self, guild_id: int) -> list[Creator]:
         return await self.storage.creators(guild_id=guild_id)
-
-    def moment(self) -> datetime:
-        return self.now()

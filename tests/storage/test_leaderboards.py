@@ -1,19 +1,30 @@
-"""Leaderboards rank by coins in a half-open window; ties go to whoever got there first."""
+"""Leaderboards rank by coins within a period; ties go to whoever got there first.
+
+They read the rollups, so each board is a period bucket: a day holds exactly that day's gifts.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+from bot.economy.models import Board
+from bot.economy.periods import Period
 from tests.storage.books import ALICE, BOB, CAROL, DAVE, GUILD, MOD, NOW, at, grant, send, with_creators
 
-START = NOW
-END = NOW + timedelta(days=1)
+START = datetime(2026, 1, 5, tzinfo=UTC)  # the UTC day NOW falls in
+END = START + timedelta(days=1)
 MS = timedelta(milliseconds=1)
 
 
-async def board(store, who, start=None, end=None, limit=10, offset=0):
-    method = store.top_gifters if who == "gifters" else store.top_creators
-    rows = await method(guild_id=GUILD, start=start, end=end, limit=limit, offset=offset)
+async def board(store, who, period=Period.ALL, day=NOW, limit=10, offset=0, guild_id=GUILD):
+    rows, _ = await store.board_page(
+        guild_id=guild_id,
+        board=Board.GIFTERS if who == "gifters" else Board.CREATORS,
+        period=period,
+        period_start=store.period_start(period, day, "UTC"),
+        limit=limit,
+        offset=offset,
+    )
     return [(r.rank, r.user_id, r.name, r.score) for r in rows]
 
 
@@ -53,17 +64,17 @@ async def test_ties_go_to_whoever_reached_the_score_first(store):
     assert [(r[1], r[3]) for r in await board(store, "creators")] == [(DAVE, 10), (CAROL, 5)]
 
 
-async def test_windows_are_half_open(store):
+async def test_a_day_holds_exactly_its_own_gifts(store):
     await setup(store)
     await send(store, ALICE, CAROL, "Rose", 1, key="before", when=START - MS)
     await send(store, ALICE, CAROL, "Rose", 10, key="first", when=START)
     await send(store, BOB, DAVE, "Rose", 20, key="last", when=END - MS)
     await send(store, BOB, DAVE, "Rose", 300, key="after", when=END)
-    assert await board(store, "gifters", START, END) == [(1, BOB, "bob", 20), (2, ALICE, "alice", 10)]
-    assert await board(store, "creators", START, END) == [(1, DAVE, "dave", 20), (2, CAROL, "carol", 10)]
-    assert await board(store, "gifters", END, END + timedelta(days=1)) == [(1, BOB, "bob", 300)]
-    assert await board(store, "gifters", None, START) == [(1, ALICE, "alice", 1)]
-    assert await board(store, "gifters", START, None) == [(1, BOB, "bob", 320), (2, ALICE, "alice", 10)]
+    today = (Period.DAY, START)
+    assert await board(store, "gifters", *today) == [(1, BOB, "bob", 20), (2, ALICE, "alice", 10)]
+    assert await board(store, "creators", *today) == [(1, DAVE, "dave", 20), (2, CAROL, "carol", 10)]
+    assert await board(store, "gifters", Period.DAY, END) == [(1, BOB, "bob", 300)]
+    assert await board(store, "gifters", Period.DAY, START - MS) == [(1, ALICE, "alice", 1)]
     assert await board(store, "gifters") == [(1, BOB, "bob", 320), (2, ALICE, "alice", 11)]
 
 
@@ -86,7 +97,7 @@ async def test_the_latest_name_is_shown(store):
 async def test_boards_are_per_guild(store):
     await setup(store)
     await send(store, ALICE, CAROL, "Rose", key="s1")
-    assert await store.top_gifters(guild_id=2, start=None, end=None) == []
+    assert await board(store, "gifters", guild_id=2) == []
 
 
 async def test_revokes_and_grants_do_not_count(store):

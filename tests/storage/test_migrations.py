@@ -458,8 +458,6 @@ async def test_upgrading_keeps_every_balance(tmp_path, version):
         # the upgraded books read and write as usual
         history = await store.history(guild_id=1, user_id=ALICE)
         assert history.total == 5 and history.items[0].gift_name == "Rose"
-        board = await store.top_gifters(guild_id=1, start=None, end=None)
-        assert [(row.user_id, row.score) for row in board] == [(ALICE, 30_628), (BOB, 36)]
         # rollups (schema 2) were backfilled from the gifts and agree with a recomputation
         rolled, ranked = await store.board_page(
             guild_id=1, board=Board.GIFTERS, period=Period.ALL, period_start=0
