@@ -29,6 +29,7 @@ from bot.channel_writes import ChannelWrites
 from bot.economy.clock import from_millis, to_millis
 from bot.economy.models import Board, LeaderboardRow
 from bot.economy.periods import Period, Window, previous_window, window, zone
+from bot.economy.retry import backoff
 from bot.ui import format as fmt
 from bot.ui import theme
 from bot.ui.mentions import only_users
@@ -82,11 +83,6 @@ def reference(dedupe_key: str) -> str:
 def nonce(dedupe_key: str) -> str:
     # Discord accepts nonces of up to 25 characters; discord.py sends enforce_nonce with it.
     return "gb" + hashlib.sha256(dedupe_key.encode()).hexdigest()[:20]
-
-
-def backoff(attempt: int) -> timedelta:
-    """1, 2, 4, … minutes after the attempt that failed, at most an hour."""
-    return min(timedelta(minutes=2 ** max(attempt - 1, 0)), timedelta(hours=1))
 
 
 # -- the post ------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from bot.economy.clock import from_millis, to_millis
 from bot.economy.errors import InvalidSetting
 from bot.economy.models import GiftReceipt
 from bot.economy.periods import Period, previous_window, window, zone
+from bot.economy.retry import backoff
 from bot.ui import format as fmt
 from bot.ui import theme
 from bot.ui.mentions import NO_PINGS
@@ -69,11 +70,6 @@ def budget_warning(receipt: GiftReceipt) -> str | None:
         "⚠️ This gift took you past your spending limit. It went through because your limit is "
         "soft; `/budget status` shows where you stand."
     )
-
-
-def backoff(attempt: int) -> timedelta:
-    """1, 2, 4, … minutes after the attempt that failed, at most an hour."""
-    return min(timedelta(minutes=2 ** max(attempt - 1, 0)), timedelta(hours=1))
 
 
 def _zone(name: str) -> ZoneInfo:
