@@ -114,7 +114,8 @@ def send_gift(
     """
     if (existing := ledger.find_entry(conn, key, EntryKind.GIFT)) is not None:
         return _gift_receipt(conn, existing, replayed=True)
-    ledger.ensure_guild(conn, guild_id, at_ms)
+    # No ensure_guild here: the gift must be in this guild's catalogue, which exists only once
+    # the guild's books were opened, so a gift never needs to open them.
     # Read here, not passed in: a timezone change committed a moment ago re-bucketed every
     # rollup, and this gift must land in the new buckets too.
     timezone = rollups.guild_timezone(conn, guild_id)
