@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from bot.economy.catalogue import default_gifts, name_key
 from bot.economy.errors import EconomyError, InsufficientCoins
 from bot.economy.models import Currency
+from bot.economy.packages import DEFAULT_PACKAGES
 
 SYSTEM_OWNER = 0
 
@@ -22,8 +23,22 @@ SYSTEM_ACCOUNTS: dict[str, tuple[Currency, bool]] = {
     "gift_sink": (Currency.COIN, False),  # coins spent on gifts that back creators' diamonds
     "platform_fee": (Currency.COIN, False),  # what the creator share leaves to the platform
     "diamond_issuer": (Currency.DIAMOND, True),  # issues creators' diamonds: negative by design
+    "store": (Currency.COIN, True),  # issues bought coins: negative by design
+    "cashout": (Currency.DIAMOND, False),  # diamonds that moderators approved for payment
 }
-MEMBER_ACCOUNTS: dict[str, Currency] = {"coins": Currency.COIN, "diamonds": Currency.DIAMOND}
+# A member's wallet is tagged: promo coins (grants, promotion bonuses) and paid coins (bought)
+# are separate accounts, and so are the diamonds each earns a creator. Only paid diamonds can
+# be cashed out; a request parks them in the pending account until a moderator decides.
+MEMBER_ACCOUNTS: dict[str, Currency] = {
+    "coins_promo": Currency.COIN,
+    "coins_paid": Currency.COIN,
+    "diamonds_promo": Currency.DIAMOND,
+    "diamonds_paid": Currency.DIAMOND,
+    "diamonds_pending": Currency.DIAMOND,
+}
+COIN_ACCOUNTS = ("coins_promo", "coins_paid")
+# Diamonds a creator holds: pending ones are promised to a cash-out and not counted.
+DIAMOND_ACCOUNTS = ("diamonds_promo", "diamonds_paid")
 
 
 class InsufficientDiamonds(EconomyError):
@@ -67,6 +82,11 @@ def ensure_guild(conn: sqlite3.Connection, guild_id: int, at_ms: int) -> bool:
             for g in default_gifts()
         ],
     )
+    conn.executemany(
+        "INSERT INTO coin_packages (guild_id, coins, bonus, sku_id, enabled, updated_at) "
+        "VALUES (?, ?, ?, NULL, 1, ?)",
+        [(guild_id, coins, bonus, at_ms) for coins, bonus in DEFAULT_PACKAGES],
+    )
     return True
 
 
@@ -81,7 +101,7 @@ def system_account(conn: sqlite3.Connection, guild_id: int, code: str) -> int:
 
 
 def member_account(conn: sqlite3.Connection, guild_id: int, user_id: int, code: str, at_ms: int) -> int:
-    """The member's account for `code` ('coins' or 'diamonds'), opened on first use."""
+    """The member's account for `code` (one of MEMBER_ACCOUNTS), opened on first use."""
     if user_id == SYSTEM_OWNER:
         raise ValueError("user id 0 is reserved for system accounts")
     row = conn.execute(
@@ -96,6 +116,18 @@ def member_account(conn: sqlite3.Connection, guild_id: int, user_id: int, code: 
         (guild_id, user_id, code, MEMBER_ACCOUNTS[code].value, at_ms),
     )
     return int(cursor.lastrowid or 0)
+
+
+def wallet_coins(conn: sqlite3.Connection, guild_id: int, user_id: int) -> tuple[int, int]:
+    """The member's (promo, paid) coins."""
+    rows = dict(
+        conn.execute(
+            "SELECT code, balance FROM accounts WHERE guild_id = ? AND owner_id = ? "
+            "AND code IN ('coins_promo', 'coins_paid')",
+            (guild_id, user_id),
+        ).fetchall()
+    )
+    return int(rows.get("coins_promo", 0)), int(rows.get("coins_paid", 0))
 
 
 def balance(conn: sqlite3.Connection, account_id: int) -> int:

@@ -7,17 +7,17 @@ from dataclasses import dataclass
 
 from bot.economy.budget import Budget, BudgetExceeded, GiftTooLarge, SpendCheck, SpendPolicy, check_spend
 from bot.economy.clock import from_millis
-from bot.economy.errors import EconomyError, GiftDisabled, NotACreator, UnknownGift
+from bot.economy.errors import EconomyError, GiftDisabled, InsufficientCoins, NotACreator, UnknownGift
 from bot.economy.models import Currency, EntryKind, GiftItem, GiftReceipt, Receipt
-from bot.economy.money import gift_cost, split_gift
+from bot.economy.money import gift_cost, split_gift, tag_gift
 
-from . import budget_ops, ledger, rollups
+from . import audit_trail, budget_ops, holds, ledger, rollups
 from .catalogue_ops import gift_from_row
 
 
 class NothingToRevoke(EconomyError):
     def __init__(self) -> None:
-        super().__init__("That member has no coins to revoke.")
+        super().__init__("That member has no promo coins to revoke (bought coins can't be revoked).")
 
 
 def _replayed_receipt(conn: sqlite3.Connection, entry_id: int, guild_id: int, user_id: int) -> Receipt:
@@ -27,7 +27,7 @@ def _replayed_receipt(conn: sqlite3.Connection, entry_id: int, guild_id: int, us
     return Receipt(
         entry_id=entry_id,
         amount=int(amount),
-        balance=ledger.member_balance(conn, guild_id, user_id, "coins"),
+        balance=sum(ledger.wallet_coins(conn, guild_id, user_id)),
         created_at=from_millis(int(created_at)) if created_at is not None else from_millis(0),
         replayed=True,
     )
@@ -46,13 +46,14 @@ def promo_transfer(
     at_ms: int,
 ) -> Receipt:
     """Promo coins in or out: a grant moves promo issuer → member; a revoke moves member →
-    promo issuer, at most the balance, so a wallet never goes below zero."""
+    promo issuer, at most the member's promo coins, so a wallet never goes below zero and a
+    moderator can never take back coins the member bought."""
     if kind not in (EntryKind.GRANT, EntryKind.REVOKE):
         raise ValueError(f"{kind} is not a promo transfer")
     if (existing := ledger.find_entry(conn, key, kind)) is not None:
         return _replayed_receipt(conn, existing, guild_id, user_id)
     ledger.ensure_guild(conn, guild_id, at_ms)
-    wallet = ledger.member_account(conn, guild_id, user_id, "coins", at_ms)
+    wallet = ledger.member_account(conn, guild_id, user_id, "coins_promo", at_ms)
     promo = ledger.system_account(conn, guild_id, "promo_issuer")
     if kind is EntryKind.GRANT:
         leg = ledger.Leg("coins", promo, wallet, amount, Currency.COIN)
@@ -64,18 +65,33 @@ def promo_transfer(
     entry_id = ledger.post_entry(
         conn, guild_id=guild_id, key=key, kind=kind, actor_id=actor_id, reason=reason, at_ms=at_ms, legs=[leg]
     )
-    return Receipt(entry_id, leg.amount, ledger.balance(conn, wallet), from_millis(at_ms))
+    audit_trail.owe_audit(
+        conn,
+        guild_id=guild_id,
+        event=kind.value,
+        dedupe_key=f"entry:{entry_id}",
+        actor_id=actor_id,
+        subject_id=user_id,
+        amount=leg.amount,
+        currency=Currency.COIN.value,
+        reason=reason,
+        entry_id=entry_id,
+        at_ms=at_ms,
+    )
+    return Receipt(
+        entry_id, leg.amount, sum(ledger.wallet_coins(conn, guild_id, user_id)), from_millis(at_ms)
+    )
 
 
 def _gift_receipt(conn: sqlite3.Connection, entry_id: int, *, replayed: bool) -> GiftReceipt:
     row = conn.execute(
         "SELECT g.sender_id, g.creator_id, g.count, g.coins, g.diamonds, g.created_at, g.guild_id, "
-        "c.id, c.guild_id, c.name, c.emoji, c.price, c.enabled, c.comboable "
+        "g.paid_coins, g.paid_diamonds, c.id, c.guild_id, c.name, c.emoji, c.price, c.enabled, c.comboable "
         "FROM gift_events g JOIN catalogue c ON c.id = g.gift_id WHERE g.entry_id = ?",
         (entry_id,),
     ).fetchone()
-    sender_id, creator_id, count, coins, diamonds, created_at, guild_id = row[:7]
-    gift = gift_from_row(row[7:])
+    sender_id, creator_id, count, coins, diamonds, created_at, guild_id, paid_coins, paid_diamonds = row[:9]
+    gift = gift_from_row(row[9:])
     return GiftReceipt(
         entry_id=entry_id,
         gift=gift,
@@ -85,9 +101,11 @@ def _gift_receipt(conn: sqlite3.Connection, entry_id: int, *, replayed: bool) ->
         platform_coins=coins - diamonds,
         sender_id=sender_id,
         creator_id=creator_id,
-        sender_balance=ledger.member_balance(conn, guild_id, sender_id, "coins"),
+        sender_balance=sum(ledger.wallet_coins(conn, guild_id, sender_id)),
         created_at=from_millis(created_at),
         replayed=replayed,
+        paid_coins=paid_coins,
+        paid_diamonds=paid_diamonds,
     )
 
 
@@ -106,6 +124,7 @@ def send_gift(
     key: str,
     at_ms: int,
     policy: SpendPolicy | None = None,
+    hold_days: int = 14,
 ) -> GiftReceipt:
     """The sender pays price × count; the creator gets the share as diamonds; the platform the rest.
 
@@ -139,16 +158,32 @@ def send_gift(
         raise GiftTooLarge(coins=split.coins, maximum=policy.max_gift_coins)
     spend = _check_budget(conn, guild_id, sender_id, split.coins, at_ms, timezone, policy)
 
-    wallet = ledger.member_account(conn, guild_id, sender_id, "coins", at_ms)
-    creator_diamonds = ledger.member_account(conn, guild_id, creator_id, "diamonds", at_ms)
+    promo_coins, paid_coins = ledger.wallet_coins(conn, guild_id, sender_id)
+    if promo_coins + paid_coins < split.coins:
+        raise InsufficientCoins(balance=promo_coins + paid_coins, needed=split.coins)
+    tagged = tag_gift(split, promo_available=promo_coins, share_percent=share_percent)
     sink = ledger.system_account(conn, guild_id, "gift_sink")
-    legs = [ledger.Leg("coins", wallet, sink, split.coins, Currency.COIN)]
+    legs: list[ledger.Leg] = []
+    # Promo legs keep the names they had before coins were tagged ("coins", "diamonds").
+    for leg, code, amount in (
+        ("coins", "coins_promo", tagged.promo_coins),
+        ("paid_coins", "coins_paid", tagged.paid_coins),
+    ):
+        if amount:
+            wallet = ledger.member_account(conn, guild_id, sender_id, code, at_ms)
+            legs.append(ledger.Leg(leg, wallet, sink, amount, Currency.COIN))
     if split.platform_coins:
         fee = ledger.system_account(conn, guild_id, "platform_fee")
         legs.append(ledger.Leg("platform", sink, fee, split.platform_coins, Currency.COIN))
     if split.diamonds:
         issuer = ledger.system_account(conn, guild_id, "diamond_issuer")
-        legs.append(ledger.Leg("diamonds", issuer, creator_diamonds, split.diamonds, Currency.DIAMOND))
+        for leg, code, amount in (
+            ("diamonds", "diamonds_promo", tagged.promo_diamonds),
+            ("paid_diamonds", "diamonds_paid", tagged.paid_diamonds),
+        ):
+            if amount:
+                account = ledger.member_account(conn, guild_id, creator_id, code, at_ms)
+                legs.append(ledger.Leg(leg, issuer, account, amount, Currency.DIAMOND))
     entry_id = ledger.post_entry(
         conn,
         guild_id=guild_id,
@@ -161,8 +196,8 @@ def send_gift(
     )
     conn.execute(
         "INSERT INTO gift_events (entry_id, guild_id, sender_id, creator_id, gift_id, gift_name, "
-        "gift_emoji, unit_price, count, coins, diamonds, channel_id, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "gift_emoji, unit_price, count, coins, diamonds, channel_id, created_at, paid_coins, paid_diamonds) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             entry_id,
             guild_id,
@@ -177,8 +212,18 @@ def send_gift(
             split.diamonds,
             channel_id,
             at_ms,
+            tagged.paid_coins,
+            tagged.paid_diamonds,
         ),
     )
+    if tagged.paid_diamonds:
+        holds.hold(
+            conn,
+            guild_id=guild_id,
+            creator_id=creator_id,
+            amount=tagged.paid_diamonds,
+            matures_at_ms=holds.maturity(at_ms, hold_days),
+        )
     remember_names(conn, guild_id, {sender_id: sender_name, creator_id: creator_name}, at_ms)
     rollups.add_gift(
         conn,
@@ -194,7 +239,7 @@ def send_gift(
     budget_ops.count_spend(
         conn, guild_id=guild_id, user_id=sender_id, coins=split.coins, at_ms=at_ms, timezone=spend.timezone
     )
-    balance_after = ledger.balance(conn, wallet)
+    balance_after = promo_coins + paid_coins - split.coins
     _owe_reminders(
         conn, guild_id, sender_id, spend, entry_id, balance_after + split.coins, balance_after, at_ms
     )
@@ -210,6 +255,8 @@ def send_gift(
         sender_balance=balance_after,
         created_at=from_millis(at_ms),
         over_budget=spend.check.over_soft_limit,
+        paid_coins=tagged.paid_coins,
+        paid_diamonds=tagged.paid_diamonds,
     )
 
 

@@ -18,16 +18,27 @@ from bot.economy.models import (
     SettingChange,
 )
 
+from . import holds
 
-def balances(conn: sqlite3.Connection, guild_id: int, user_id: int) -> Balances:
-    rows = dict(
-        conn.execute(
-            "SELECT code, balance FROM accounts WHERE guild_id = ? AND owner_id = ? AND code IN "
-            "('coins', 'diamonds')",
-            (guild_id, user_id),
+
+def balances(conn: sqlite3.Connection, guild_id: int, user_id: int, at_ms: int | None = None) -> Balances:
+    """The member's wallet; `at_ms` decides which paid diamonds are still held (None: all holds)."""
+    rows = {
+        code: int(balance)
+        for code, balance in conn.execute(
+            "SELECT code, balance FROM accounts WHERE guild_id = ? AND owner_id = ?", (guild_id, user_id)
         ).fetchall()
+    }
+    paid_diamonds = rows.get("diamonds_paid", 0)
+    held = holds.held(conn, guild_id=guild_id, creator_id=user_id, at_ms=-1 if at_ms is None else at_ms)
+    return Balances(
+        coins=rows.get("coins_promo", 0) + rows.get("coins_paid", 0),
+        diamonds=rows.get("diamonds_promo", 0) + paid_diamonds,
+        paid_coins=rows.get("coins_paid", 0),
+        paid_diamonds=paid_diamonds,
+        held_diamonds=min(held, paid_diamonds),
+        pending_diamonds=rows.get("diamonds_pending", 0),
     )
-    return Balances(coins=int(rows.get("coins", 0)), diamonds=int(rows.get("diamonds", 0)))
 
 
 # The entries that touch a member's accounts, as debit or credit. Spelled out in full (no

@@ -137,6 +137,7 @@ class Storage(BudgetStore):
         at: datetime,
         channel_id: int | None = None,
         policy: SpendPolicy | None = None,
+        hold_days: int = 14,
     ) -> GiftReceipt:
         return await self.db.write(
             partial(
@@ -153,11 +154,14 @@ class Storage(BudgetStore):
                 key=key,
                 at_ms=to_millis(at),
                 policy=policy,
+                hold_days=hold_days,
             )
         )
 
-    async def balances(self, *, guild_id: int, user_id: int) -> Balances:
-        return await self.db.read(lambda conn: reads.balances(conn, guild_id, user_id))
+    async def balances(self, *, guild_id: int, user_id: int, at: datetime | None = None) -> Balances:
+        """The member's wallet; `at` decides which paid diamonds are still in the refund window."""
+        at_ms = None if at is None else to_millis(at)
+        return await self.db.read(lambda conn: reads.balances(conn, guild_id, user_id, at_ms))
 
     async def history(
         self, *, guild_id: int, user_id: int, offset: int = 0, limit: int = 10

@@ -186,6 +186,36 @@ SPECS: dict[str, SettingSpec] = {
             kind="switch",
         ),
         SettingSpec(
+            "audit_channel",
+            "Audit channel",
+            "Every grant, revoke, purchase, refund, promotion and cash-out decision is posted here.",
+            None,
+            _parse_snowflake("channel"),
+            kind="channel",
+        ),
+        SettingSpec(
+            "cashouts",
+            "Diamond cash-outs",
+            "Creators may ask to cash out paid diamonds; moderators pay outside Discord.",
+            "off",
+            _parse_switch,
+            kind="switch",
+        ),
+        SettingSpec(
+            "cashout_minimum",
+            "Smallest cash-out (diamonds)",
+            "A creator can ask to cash out no fewer diamonds than this.",
+            "1000",
+            _parse_int(1, 1_000_000),
+        ),
+        SettingSpec(
+            "refund_window",
+            "Refund window (days)",
+            "Diamonds from bought coins become cashable this many days after the gift.",
+            "14",
+            _parse_int(0, 90),
+        ),
+        SettingSpec(
             "timezone",
             "Timezone",
             "IANA timezone for leaderboard days, weeks, months and years.",
@@ -219,6 +249,10 @@ class GuildConfig:
     default_budget: Budget | None = None
     max_gift_coins: int | None = None
     age_gate: bool = False
+    audit_channel_id: int | None = None
+    cashouts: bool = False
+    cashout_minimum: int = 1000
+    refund_window_days: int = 14
 
     @classmethod
     def from_stored(cls, stored: Mapping[str, str], *, default_share: int) -> GuildConfig:
@@ -238,6 +272,10 @@ class GuildConfig:
             default_budget=stored_budget(raw("default_budget")),
             max_gift_coins=int(cap) if (cap := raw("max_gift_coins")) else None,
             age_gate=raw("age_gate") == "on",
+            audit_channel_id=int(audit) if (audit := raw("audit_channel")) else None,
+            cashouts=raw("cashouts") == "on",
+            cashout_minimum=int(raw("cashout_minimum") or 1000),
+            refund_window_days=int(raw("refund_window") or 14),
         )
 
     def age_gate_reason(self, *, sells_coins: bool = False, allows_cashouts: bool = False) -> str | None:

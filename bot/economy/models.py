@@ -19,6 +19,12 @@ class EntryKind(StrEnum):
     GRANT = "grant"
     REVOKE = "revoke"
     GIFT = "gift"
+    PURCHASE = "purchase"
+    PURCHASE_BONUS = "purchase_bonus"  # a promotion's extra coins on a purchase: promo coins
+    REFUND = "refund"
+    CASHOUT_REQUEST = "cashout_request"
+    CASHOUT_APPROVE = "cashout_approve"
+    CASHOUT_REJECT = "cashout_reject"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +40,31 @@ class GiftItem:
 
 @dataclass(frozen=True, slots=True)
 class Balances:
+    """A member's wallet. `coins` and `diamonds` are totals; the rest says where they came from.
+
+    Paid coins were bought; promo coins were granted. Paid diamonds came from paid coins and can
+    be cashed out once out of the refund window (`held_diamonds` are still inside it); pending
+    diamonds wait on a cash-out decision and count in neither total.
+    """
+
     coins: int
     diamonds: int
+    paid_coins: int = 0
+    paid_diamonds: int = 0
+    held_diamonds: int = 0
+    pending_diamonds: int = 0
+
+    @property
+    def promo_coins(self) -> int:
+        return self.coins - self.paid_coins
+
+    @property
+    def promo_diamonds(self) -> int:
+        return self.diamonds - self.paid_diamonds
+
+    @property
+    def cashable_diamonds(self) -> int:
+        return max(0, self.paid_diamonds - self.held_diamonds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +93,9 @@ class GiftReceipt:
     replayed: bool = False
     over_budget: bool = False
     """The sender's soft budget is exceeded: the gift went through, and they should be told."""
+    paid_coins: int = 0
+    """Of `coins`, how many were bought ones: a gift spends promo coins first."""
+    paid_diamonds: int = 0
 
 
 @dataclass(frozen=True, slots=True)

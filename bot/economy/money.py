@@ -39,6 +39,25 @@ def split_gift(coins: int, share_percent: int) -> GiftSplit:
     return GiftSplit(coins=coins, diamonds=diamonds, platform_coins=coins - diamonds)
 
 
+@dataclass(frozen=True, slots=True)
+class TaggedSplit:
+    """A gift's coins and diamonds divided into promo and paid parts."""
+
+    promo_coins: int
+    paid_coins: int
+    promo_diamonds: int
+    paid_diamonds: int
+
+
+def tag_gift(split: GiftSplit, *, promo_available: int, share_percent: int) -> TaggedSplit:
+    """Promo coins are spent first. Paid diamonds are floor(paid coins × share), so promo coins
+    can never round up into a cashable diamond; the promo part takes the remainder."""
+    promo = min(split.coins, max(0, promo_available))
+    paid = split.coins - promo
+    paid_diamonds = paid * share_percent // 100
+    return TaggedSplit(promo, paid, split.diamonds - paid_diamonds, paid_diamonds)
+
+
 def gift_cost(price: int, count: int) -> int:
     """Coins for `count` of a gift, checked against the per-operation range."""
     if count <= 0:

@@ -212,10 +212,11 @@ class EconomyService:
             key=key,
             at=self.now(),
             policy=SpendPolicy(default_budget=config.default_budget, max_gift_coins=config.max_gift_coins),
+            hold_days=config.refund_window_days,
         )
 
     async def balances(self, guild_id: int, user_id: int) -> Balances:
-        return await self.storage.balances(guild_id=guild_id, user_id=user_id)
+        return await self.storage.balances(guild_id=guild_id, user_id=user_id, at=self.now())
 
     async def history(
         self, guild_id: int, user_id: int, *, page: int, per_page: int = 10

@@ -70,7 +70,7 @@ async def test_revoke_never_goes_below_zero(simcord_env):
     assert [e["amount"] for e in await entries(world, "revoke")] == [30]
 
     again = await world.mod.slash(world.channel, "mod revoke", member=world.bob, coins=1, reason="again")
-    assert "no coins to revoke" in private(simcord_env, again)
+    assert "no promo coins to revoke" in private(simcord_env, again)
     assert await world.coins(world.bob) == 0
     assert len(await entries(world, "revoke")) == 1
     await world.assert_books_balance()

@@ -22,6 +22,10 @@ def test_the_registry_lists_every_setting():
         "default_budget",
         "max_gift_coins",
         "age_gate",
+        "audit_channel",
+        "cashouts",
+        "cashout_minimum",
+        "refund_window",
         "timezone",
     ]
     for key, spec in SPECS.items():

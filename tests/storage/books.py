@@ -14,7 +14,7 @@ MOD = 10
 ALICE, BOB, CAROL, DAVE = 11, 12, 13, 14  # carol and dave are made creators by `with_creators`
 NAMES = {MOD: "mod", ALICE: "alice", BOB: "bob", CAROL: "carol", DAVE: "dave"}
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
-SYSTEM_CODES = {"promo_issuer", "gift_sink", "platform_fee", "diamond_issuer"}
+SYSTEM_CODES = {"promo_issuer", "gift_sink", "platform_fee", "diamond_issuer", "store", "cashout"}
 
 
 def at(seconds: float = 0) -> datetime:

@@ -66,14 +66,15 @@ async def test_a_member_balance_can_never_be_negative_even_bypassing_the_code(st
     try:
         with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
             other.execute(
-                "UPDATE accounts SET balance = -1 WHERE guild_id = ? AND owner_id = ? AND code = 'coins'",
+                "UPDATE accounts SET balance = -1 "
+                "WHERE guild_id = ? AND owner_id = ? AND code = 'coins_promo'",
                 (GUILD, ALICE),
             )
         with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
             other.execute(
                 "INSERT INTO accounts (guild_id, owner_id, code, currency, non_negative, balance, "
                 "created_at) "
-                "VALUES (?, 99, 'coins', 'coin', 1, -10, 0)",
+                "VALUES (?, 99, 'coins_promo', 'coin', 1, -10, 0)",
                 (GUILD,),
             )
         with pytest.raises(sqlite3.IntegrityError, match="CHECK"):  # the platform's keep is never negative

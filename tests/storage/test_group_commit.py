@@ -59,7 +59,7 @@ async def test_results_arrive_only_after_commit(store):
     other = sqlite3.connect(store.path)  # another reader sees the write as soon as the caller does
     try:
         row = other.execute(
-            "SELECT balance FROM accounts WHERE guild_id = ? AND owner_id = ? AND code = 'coins'",
+            "SELECT balance FROM accounts WHERE guild_id = ? AND owner_id = ? AND code = 'coins_promo'",
             (GUILD, ALICE),
         ).fetchone()
         assert row == (5,)

@@ -21,6 +21,8 @@ async def test_first_use_seeds_system_accounts_and_the_catalogue(store):
         ("gift_sink", "coin", 1, 0),
         ("platform_fee", "coin", 1, 0),
         ("diamond_issuer", "diamond", 0, 0),
+        ("store", "coin", 0, 0),
+        ("cashout", "diamond", 1, 0),
     ]
     gifts = await store.gifts(guild_id=GUILD)
     assert len(gifts) == 28
@@ -43,7 +45,8 @@ async def test_seeding_happens_exactly_once(store, tmp_path):
     finally:
         await other.close()
     assert await count(store, "guilds") == 2
-    assert await count(store, "accounts") == 8
+    assert await count(store, "accounts") == 12
+    assert await count(store, "coin_packages") == 12
     assert await count(store, "catalogue") == 56
     assert await rows(store, "SELECT created_at FROM guilds WHERE guild_id = ?", (GUILD,)) == [
         (int(NOW.timestamp() * 1000),)

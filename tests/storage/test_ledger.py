@@ -39,7 +39,7 @@ async def test_a_grant_moves_promo_coins_to_the_member(store):
     receipt = await grant(store, ALICE, 500, key="g1")
     assert (receipt.amount, receipt.balance, receipt.created_at, receipt.replayed) == (500, 500, NOW, False)
     assert await legs(store, receipt.entry_id) == [
-        ("g1#coins", "0:promo_issuer", f"{ALICE}:coins", "coin", 500)
+        ("g1#coins", "0:promo_issuer", f"{ALICE}:coins_promo", "coin", 500)
     ]
     entry = await rows(
         store,
@@ -57,7 +57,7 @@ async def test_a_revoke_moves_coins_back_to_the_promo_issuer(store):
     receipt = await revoke(store, ALICE, 120, key="r1")
     assert (receipt.amount, receipt.balance) == (120, 380)
     assert await legs(store, receipt.entry_id) == [
-        ("r1#coins", f"{ALICE}:coins", "0:promo_issuer", "coin", 120)
+        ("r1#coins", f"{ALICE}:coins_promo", "0:promo_issuer", "coin", 120)
     ]
     assert await rows(store, "SELECT kind FROM entries WHERE id = ?", (receipt.entry_id,)) == [("revoke",)]
     assert (await system_balances(store))["promo_issuer"] == -380
@@ -106,9 +106,9 @@ async def test_a_gift_has_three_legs(store, gift, count, share, coins, diamonds)
     assert receipt.sender_balance == 30_000 - coins
     assert not receipt.replayed
     assert await legs(store, receipt.entry_id) == [
-        ("gift1#coins", f"{ALICE}:coins", "0:gift_sink", "coin", coins),
+        ("gift1#coins", f"{ALICE}:coins_promo", "0:gift_sink", "coin", coins),
         ("gift1#platform", "0:gift_sink", "0:platform_fee", "coin", platform),
-        ("gift1#diamonds", "0:diamond_issuer", f"{CAROL}:diamonds", "diamond", diamonds),
+        ("gift1#diamonds", "0:diamond_issuer", f"{CAROL}:diamonds_promo", "diamond", diamonds),
     ]
     assert await balances(store, ALICE) == Balances(coins=30_000 - coins, diamonds=0)
     assert await balances(store, CAROL) == Balances(coins=0, diamonds=diamonds)
@@ -117,6 +117,8 @@ async def test_a_gift_has_three_legs(store, gift, count, share, coins, diamonds)
         "gift_sink": diamonds,  # the coins that back the creator's diamonds
         "platform_fee": platform,
         "diamond_issuer": -diamonds,
+        "store": 0,
+        "cashout": 0,
     }
     event = await rows(
         store,

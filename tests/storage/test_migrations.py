@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -420,11 +420,58 @@ class FrozenV3Books(FrozenV2Books):
             )
 
 
+class FrozenV4Books(FrozenV3Books):
+    """Version 4: member accounts are tagged (promo coins and diamonds keep the old books'
+    balances), two more system accounts, and each guild starts with the default coin packages.
+    The season's coins are all granted, so no paid column or diamond hold is ever written."""
+
+    SYSTEM = (
+        *FrozenV3Books.SYSTEM,
+        ("store", "coin", 0),
+        ("cashout", "diamond", 1),
+    )
+    PACKAGES = ((70, 0), (350, 38), (700, 100), (1_400, 300), (3_500, 800), (7_000, 2_000))
+    TAGGED: ClassVar[dict[str, tuple[str, str]]] = {
+        "coins": ("coins_promo", "coin"),
+        "diamonds": ("diamonds_promo", "diamond"),
+    }
+
+    def _guild(self, guild: int, at: int) -> None:
+        fresh = not self.conn.execute("SELECT 1 FROM guilds WHERE guild_id = ?", (guild,)).fetchone()
+        super()._guild(guild, at)
+        if fresh:
+            for coins, bonus in self.PACKAGES:
+                self.conn.execute(
+                    "INSERT INTO coin_packages (guild_id, coins, bonus, sku_id, enabled, updated_at) "
+                    "VALUES (?, ?, ?, NULL, 1, ?)",
+                    (guild, coins, bonus, at),
+                )
+
+    def _account(self, guild: int, owner: int, code: str, at: int) -> int:
+        if owner == 0:
+            return super()._account(guild, owner, code, at)
+        tagged, currency = self.TAGGED[code]
+        row = self.conn.execute(
+            "SELECT id FROM accounts WHERE guild_id = ? AND owner_id = ? AND code = ?", (guild, owner, tagged)
+        ).fetchone()
+        if row:
+            return int(row[0])
+        return int(
+            self.conn.execute(
+                "INSERT INTO accounts (guild_id, owner_id, code, currency, non_negative, balance, "
+                "created_at) VALUES (?, ?, ?, ?, 1, 0, ?)",
+                (guild, owner, tagged, currency, at),
+            ).lastrowid
+            or 0
+        )
+
+
 # schema version -> how that version wrote its books. One upgrade case each.
 FROZEN_WRITERS: dict[int, Callable[[sqlite3.Connection], Books]] = {
     1: FrozenV1Books,
     2: FrozenV2Books,
     3: FrozenV3Books,
+    4: FrozenV4Books,
 }
 
 
