@@ -152,7 +152,7 @@ class Leaderboards(commands.Cog):
                 raise CreatorBoardConflict()
             creator_name = fmt.safe(fmt.display_name(creator)[:NAME_CHARS], NAME_LIMIT)
             if creator.bot or not await self.bot.storage.is_creator(guild_id=guild_id, user_id=creator.id):
-                raise NotACreator(creator_name)
+                raise NotACreator(fmt.display_name(creator))  # NotACreator quotes it safely
             if creator.id != user_id and await self.bot.economy.is_hidden(guild_id, creator.id):
                 raise CreatorHidden(creator_name)
             kind, creator_id = Board.SUPPORTERS, creator.id

@@ -8,6 +8,7 @@ import simcord
 
 from bot.app import create_bot
 from bot.settings import Settings
+from tests import payloads
 
 
 @pytest.fixture
@@ -52,16 +53,65 @@ def _message_bodies(env):
             yield entry.method, path, body
 
 
+_started_envs: list[simcord.Env] = []
+_env_start = simcord.Env.start
+
+
+async def _tracked_start(self: simcord.Env, *args, **kwargs):
+    _started_envs.append(self)
+    return await _env_start(self, *args, **kwargs)
+
+
+def pytest_configure(config):
+    """Remember every SimCord Env a test starts, including those made outside fixtures (the demo
+    runs its own), so their requests are checked too."""
+    simcord.Env.start = _tracked_start  # type: ignore[method-assign]
+
+
+def pytest_unconfigure(config):
+    simcord.Env.start = _env_start  # type: ignore[method-assign]
+
+
+def pytest_runtest_setup(item):
+    _started_envs.clear()
+
+
+def _envs(item) -> list[simcord.Env]:
+    found = [value for value in item.funcargs.values() if isinstance(value, simcord.Env)]
+    return found + [env for env in _started_envs if all(env is not seen for seen in found)]
+
+
+def _invalid_payloads(env) -> list[str]:
+    """What Discord would refuse among the requests the bot made (see tests/payloads.py)."""
+    try:
+        return [str(problem) for problem in payloads.check_requests(env.http_requests)]
+    except payloads.SpecMissing:
+        return []
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
-    """User text never pings: every message the bot sent or edited in the test said whom it may
-    ping. Checked after each SimCord test, on the request bodies Discord would have received."""
+    """After each SimCord test, on the request bodies Discord would have received:
+    - user text never pings: every message the bot sent or edited said whom it may ping;
+    - Discord would accept every request: its route is in Discord's OpenAPI spec and its body
+      is valid there, within the limits the spec leaves out (tests/payloads.py)."""
     result = yield
-    for env in [value for value in item.funcargs.values() if isinstance(value, simcord.Env)]:
+    for env in _envs(item):
         careless = [
             (method, path)
             for method, path, body in _message_bodies(env)
             if ("content" in body or "embeds" in body) and "allowed_mentions" not in body
         ]
         assert not careless, f"messages sent without allowed_mentions: {careless[:5]}"
+        invalid = _invalid_payloads(env)
+        assert not invalid, f"{len(invalid)} request(s) Discord would refuse:\n" + "\n".join(invalid[:10])
     return result
+
+
+def pytest_terminal_summary(terminalreporter):
+    try:
+        payloads.spec()
+    except payloads.SpecMissing as missing:
+        terminalreporter.write_line(f"discord payloads not validated: {missing}")
+        return
+    terminalreporter.write_line(payloads.TALLY.summary())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -59,8 +61,32 @@ def check_price(price: int) -> int:
     return price
 
 
+CUSTOM_EMOJI = re.compile(r"<a?:[A-Za-z0-9_]{2,32}:[0-9]{1,21}>")
+KEYCAP_BASES = "#*0123456789"
+EMOJI_JOINERS = {"\u200d"} | {chr(code) for code in range(0xE0020, 0xE0080)}  # ZWJ, flag tags
+
+
+def _looks_like_emoji(text: str) -> bool:
+    """Unicode emoji only: the emoji is shown as it is, so it must carry no text, markdown,
+    mention or bidi control. Letters, digits, ASCII and invisible formatting are refused, except
+    a keycap's base (1️⃣) and the joiners inside emoji sequences."""
+    for index, char in enumerate(text):
+        if char in KEYCAP_BASES and text[index + 1 : index + 2] in ("\ufe0f", "\u20e3"):
+            continue
+        category = unicodedata.category(char)
+        if char.isascii() or category[0] in "LNZ" or category == "Cc":
+            return False
+        if category == "Cf" and char not in EMOJI_JOINERS:
+            return False
+    return True
+
+
 def clean_emoji(emoji: str) -> str:
     cleaned = emoji.strip()
-    if not cleaned or len(cleaned) > 64 or any(ch.isspace() for ch in cleaned):
+    if (
+        not cleaned
+        or len(cleaned) > 64
+        or not (CUSTOM_EMOJI.fullmatch(cleaned) or _looks_like_emoji(cleaned))
+    ):
         raise InvalidSetting("Give one emoji, such as 🌹 or a server emoji like <:rose:123>.")
     return cleaned

@@ -6,6 +6,22 @@ is the whole job of a rule that refuses something.
 
 from __future__ import annotations
 
+import re
+
+QUOTE_LIMIT = 64
+_MARKUP = re.compile(r"^[>#-]|[\\*_~`|\[\]<]")  # `>`, `#` and `-` only at the start of a line
+_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+
+
+def quoted(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """Member-typed text (a name, a search) inside a refusal: one line, at most `limit` characters,
+    and inert on Discord (markup escaped, mentions and bidi overrides broken), so it reads as typed
+    and can never make the reply too long for Discord."""
+    text = " ".join(text.translate(_BIDI_CONTROLS).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return _MARKUP.sub(r"\\\g<0>", text).replace("@", "@\u200b")
+
 
 class EconomyError(Exception):
     """A refusal the member should read; nothing was changed."""
@@ -30,7 +46,7 @@ class InsufficientCoins(EconomyError):
 
 class NotACreator(EconomyError):
     def __init__(self, name: str = "That member") -> None:
-        super().__init__(f"{name} is not a creator here, so they can't receive gifts.")
+        super().__init__(f"{quoted(name)} is not a creator here, so they can't receive gifts.")
 
 
 class SelfGift(EconomyError):
@@ -43,12 +59,12 @@ class RecipientIsBot(EconomyError):
 
 class UnknownGift(EconomyError):
     def __init__(self, name: str) -> None:
-        super().__init__(f"There is no gift called “{name}”. Use /gifts to see the catalogue.")
+        super().__init__(f"There is no gift called “{quoted(name)}”. Use /gifts to see the catalogue.")
 
 
 class GiftDisabled(EconomyError):
     def __init__(self, name: str) -> None:
-        super().__init__(f"{name} is not available right now.")
+        super().__init__(f"{quoted(name)} is not available right now.")
 
 
 class AmountOutOfRange(EconomyError):
@@ -64,7 +80,7 @@ class AmountOutOfRange(EconomyError):
 
 class CatalogueConflict(EconomyError):
     def __init__(self, name: str) -> None:
-        super().__init__(f"The catalogue already has a gift called “{name}”.")
+        super().__init__(f"The catalogue already has a gift called “{quoted(name)}”.")
 
 
 class InvalidSetting(EconomyError):
@@ -73,4 +89,4 @@ class InvalidSetting(EconomyError):
 
 class AlreadyCreator(EconomyError):
     def __init__(self, name: str) -> None:
-        super().__init__(f"{name} is already a creator.")
+        super().__init__(f"{quoted(name)} is already a creator.")

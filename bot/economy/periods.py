@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import InvalidSetting
+from .errors import InvalidSetting, quoted
 
 
 class Period(StrEnum):
@@ -46,7 +46,7 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise InvalidSetting(
-            f"“{name}” is not a timezone I know. Use a name like Europe/Berlin or America/New_York."
+            f"“{quoted(name)}” is not a timezone I know. Use a name like Europe/Berlin or America/New_York."
         ) from exc
 
 

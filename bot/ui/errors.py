@@ -14,6 +14,7 @@ from .mentions import NO_PINGS
 
 log = logging.getLogger("giftbot.errors")
 
+MAX_DESCRIPTION = 4096  # characters in an embed description
 APOLOGY = "Sorry, something went wrong on our side. Nothing was charged twice; please try again."
 
 
@@ -54,6 +55,8 @@ async def send_error(interaction: discord.Interaction, error: BaseException) -> 
     if message is None:
         log.error("unexpected error in %s", _describe(interaction), exc_info=error)
         message = APOLOGY
+    if len(message) > MAX_DESCRIPTION:  # Discord would refuse the whole reply
+        message = message[: MAX_DESCRIPTION - 1] + "…"
     embed = discord.Embed(description=message, colour=theme.ERROR)
     try:
         if interaction.response.is_done():
