@@ -81,17 +81,25 @@ class ConfirmAge(
         await interaction.response.edit_message(embed=embed, view=None, allowed_mentions=NO_PINGS)
 
 
-async def require_age_confirmation(interaction: discord.Interaction, bot: GiftBot) -> bool:
+async def require_age_confirmation(
+    interaction: discord.Interaction,
+    bot: GiftBot,
+    *,
+    sells_coins: bool = False,
+    allows_cashouts: bool = False,
+) -> bool:
     """True if the member may go on. Otherwise the interaction has been answered, privately, with
-    the confirmation button (whose click records it and asks them to run their command again)."""
+    the confirmation button (whose click records it and asks them to run their command again).
+    A server that sells coins or allows cash-outs needs the confirmation whatever its setting."""
     guild_id = interaction.guild_id
     if guild_id is None:
         return True
     service = bot.budgets
-    if not await service.needs_age_confirmation(guild_id, interaction.user.id):
+    why = {"sells_coins": sells_coins, "allows_cashouts": allows_cashouts}
+    if not await service.needs_age_confirmation(guild_id, interaction.user.id, **why):
         return True
     config = await bot.economy.config(guild_id)
-    reason = config.age_gate_reason(sells_coins=False, allows_cashouts=False) or "a manager turned it on"
+    reason = config.age_gate_reason(**why) or "a manager turned it on"
     view = discord.ui.View(timeout=None)
     view.add_item(ConfirmAge(interaction.user.id))
     if interaction.response.is_done():

@@ -7,10 +7,13 @@ import logging
 import discord
 from discord.ext import commands
 
+from bot.audit import AuditSender
 from bot.channel_writes import ChannelWrites
 from bot.economy.budget_service import BudgetService
+from bot.economy.cashout_service import CashoutService
 from bot.economy.clock import Now
 from bot.economy.service import EconomyService
+from bot.economy.store_service import StoreService
 from bot.settings import Settings
 from bot.ui.mentions import NO_PINGS
 from storage import Storage
@@ -26,6 +29,9 @@ EXTENSIONS = (
     "cogs.creator",
     "cogs.budget",
     "cogs.moderation",
+    "cogs.store",  # attaches /mod store and /mod promo: after cogs.moderation
+    "cogs.purchases",
+    "cogs.cashouts",  # attaches /creator cashout, /mod cashouts and /mod audit
     "cogs.config",
     "cogs.help",
 )
@@ -61,7 +67,10 @@ class GiftBot(commands.Bot):
         self.storage = Storage(settings.database_path, synchronous=settings.durability)
         self.economy = EconomyService(self.storage, now=now, default_share=settings.default_creator_share)
         self.budgets = BudgetService(self.storage, self.economy, now=now)
+        self.coin_store = StoreService(self.storage, self.economy, now=now)
         self.channel_writes = ChannelWrites(now)
+        self.cashouts = CashoutService(self.storage, self.economy, now=now)
+        self.audit = AuditSender(self)  # posts to audit channels and cash-out DMs, from the outbox
 
     async def setup_hook(self) -> None:
         await self.storage.open()

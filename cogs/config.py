@@ -165,8 +165,9 @@ class Config(commands.Cog):
                 inline=False,
             )
         config = await self.bot.economy.config(guild.id)
-        # Selling coins or allowing cash-outs (not built yet) will turn the gate on by themselves.
-        why = config.age_gate_reason(sells_coins=False, allows_cashouts=False)
+        # Selling coins or allowing cash-outs turn the gate on by themselves.
+        gate = await self.bot.coin_store.age_gate(guild.id)
+        why = config.age_gate_reason(sells_coins=gate.sells_coins, allows_cashouts=gate.allows_cashouts)
         embed.add_field(
             name="Age gate",
             value=(

@@ -22,6 +22,7 @@ from bot.economy.combos import ComboKey
 from bot.economy.errors import EconomyError, GiftDisabled
 from bot.economy.models import GiftItem, GiftReceipt
 from bot.economy.service import GiftQuote, Party
+from bot.gift_cooldown import gift_cooldown
 from bot.interactions import idempotency_key, party
 from bot.permissions import is_moderator, require_guild
 from bot.reminders import budget_warning
@@ -143,6 +144,7 @@ class Gifting(commands.Cog):
         count="How many to send at once (a combo)",
     )
     @app_commands.guild_only()
+    @app_commands.check(gift_cooldown)  # runs after require_guild (checks run bottom-up)
     @app_commands.check(require_guild)
     async def gift(
         self,
@@ -154,7 +156,7 @@ class Gifting(commands.Cog):
         """Send a gift to a creator; it costs coins."""
         assert interaction.guild_id is not None
         guild_id = interaction.guild_id
-        if not await require_age_confirmation(interaction, self.bot):
+        if not await self._of_age(interaction):
             return
         sender, recipient = party(interaction.user), party(creator)
         quote = await self.bot.economy.quote(guild_id, sender, recipient, gift, count)
@@ -225,7 +227,7 @@ class Gifting(commands.Cog):
             return
         assert tap.guild_id is not None and tap.channel_id is not None
         guild_id = tap.guild_id
-        if not await require_age_confirmation(tap, self.bot):
+        if not await self._of_age(tap):
             return
         gift = await self._gift_by_id(guild_id, button.gift_id)
         config = await self.bot.economy.config(guild_id)
@@ -245,6 +247,14 @@ class Gifting(commands.Cog):
         else:
             await quietly(tap.response.defer())  # the combo message shows the new count soon
         await warn_privately(tap, receipt)
+
+    async def _of_age(self, interaction: discord.Interaction) -> bool:
+        """The age gate, which a server that sells coins or allows cash-outs always has."""
+        assert interaction.guild_id is not None
+        gate = await self.bot.coin_store.age_gate(interaction.guild_id)
+        return await require_age_confirmation(
+            interaction, self.bot, sells_coins=gate.sells_coins, allows_cashouts=gate.allows_cashouts
+        )
 
     async def _gift_by_id(self, guild_id: int, gift_id: int) -> GiftItem:
         items = await self.bot.economy.catalogue(guild_id, include_disabled=True)

@@ -63,12 +63,9 @@ def history(
     conn: sqlite3.Connection, guild_id: int, user_id: int, offset: int, limit: int
 ) -> Page[HistoryEntry]:
     """The member's ledger entries, newest first, with their net effect on each currency."""
-    accounts = {
-        row[0]
-        for row in conn.execute(
-            "SELECT id FROM accounts WHERE guild_id = ? AND owner_id = ?", (guild_id, user_id)
-        ).fetchall()
-    }
+    accounts = dict(
+        conn.execute("SELECT id, code FROM accounts WHERE guild_id = ? AND owner_id = ?", (guild_id, user_id))
+    )
     if not accounts:
         return Page([], 0, offset, limit)
     params = (guild_id, user_id, guild_id, user_id)
@@ -78,19 +75,23 @@ def history(
     return Page(items, int(total), offset, limit)
 
 
-def _history_entry(conn: sqlite3.Connection, entry_id: int, mine: set[int]) -> HistoryEntry:
+def _history_entry(conn: sqlite3.Connection, entry_id: int, mine: dict[int, str]) -> HistoryEntry:
     kind, reason, created_at, actor_id = conn.execute(
         "SELECT kind, reason, created_at, actor_id FROM entries WHERE id = ?", (entry_id,)
     ).fetchone()
     deltas = {Currency.COIN: 0, Currency.DIAMOND: 0}
+    pending = 0  # diamonds set aside for a cash-out count apart, as in `balances`
     for debit, credit, amount, currency in conn.execute(
         "SELECT debit_account_id, credit_account_id, amount, currency FROM transfers WHERE entry_id = ?",
         (entry_id,),
     ):
-        if credit in mine:
-            deltas[Currency(currency)] += amount
-        if debit in mine:
-            deltas[Currency(currency)] -= amount
+        for account, sign in ((credit, 1), (debit, -1)):
+            if account not in mine:
+                continue
+            if mine[account] == "diamonds_pending":
+                pending += sign * amount
+            else:
+                deltas[Currency(currency)] += sign * amount
     gift = conn.execute(
         "SELECT sender_id, creator_id, gift_name, gift_emoji, count FROM gift_events WHERE entry_id = ?",
         (entry_id,),
@@ -111,6 +112,7 @@ def _history_entry(conn: sqlite3.Connection, entry_id: int, mine: set[int]) -> H
         gift_name=name,
         gift_emoji=emoji,
         count=count,
+        pending=pending,
     )
 
 

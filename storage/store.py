@@ -31,15 +31,17 @@ from bot.economy.periods import Period
 
 from . import catalogue_ops, ledger, member_ops, money_ops, outbox_ops, reads, rollups, settings_ops
 from .budget_store import BudgetStore
+from .cashout_store import CashoutStore
 from .database import Database, Synchronous
 from .outbox_ops import Decision, OutboxItem, Schedule
+from .purchase_store import PurchaseStore
 
 
 def _ms(moment: datetime | None) -> int | None:
     return to_millis(moment) if moment is not None else None
 
 
-class Storage(BudgetStore):
+class Storage(BudgetStore, CashoutStore, PurchaseStore):
     def __init__(self, path: str | Path, *, synchronous: Synchronous = "NORMAL") -> None:
         self.db = Database(path, synchronous=synchronous)
         self._known_guilds: set[int] = set()

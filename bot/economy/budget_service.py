@@ -143,6 +143,9 @@ class BudgetService:
         )
         return now
 
-    async def needs_age_confirmation(self, guild_id: int, member_id: int) -> bool:
+    async def needs_age_confirmation(
+        self, guild_id: int, member_id: int, *, sells_coins: bool = False, allows_cashouts: bool = False
+    ) -> bool:
         config = await self.economy.config(guild_id)
-        return config.age_gate_reason() is not None and await self.age_confirmed(guild_id, member_id) is None
+        reason = config.age_gate_reason(sells_coins=sells_coins, allows_cashouts=allows_cashouts)
+        return reason is not None and await self.age_confirmed(guild_id, member_id) is None

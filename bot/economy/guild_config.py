@@ -92,6 +92,37 @@ def stored_budget(value: str | None) -> Budget | None:
     return Budget(int(limit), Period(period), Mode(mode))
 
 
+_RATE = re.compile(
+    r"^\s*([\d,_]+)\s*(?:gifts?)?\s*(?:/|per|every|in)\s*([\d,_]*)\s*"
+    r"(s|secs?|seconds?|m|mins?|minutes?)?\s*$",
+    re.I,
+)
+RATE_LIMITS = (1, 1000)  # gifts
+RATE_SPANS = (1, 3600)  # seconds
+
+
+def _parse_rate(raw: str) -> str:
+    """`10 per 10s`, `10/10`, `30 gifts per minute`: stored as `10 per 10s`."""
+    match = _RATE.match(raw)
+    if not match or not (match.group(2) or match.group(3)):
+        raise InvalidSetting(
+            "Write the limit as gifts per span of time, like `10 per 10s` or `30 per minute`."
+        )
+    count = int(match.group(1).replace(",", "").replace("_", ""))
+    span = int(match.group(2).replace(",", "").replace("_", "") or 1)
+    if (match.group(3) or "s").lower().startswith("m"):
+        span *= 60
+    if not RATE_LIMITS[0] <= count <= RATE_LIMITS[1] or not RATE_SPANS[0] <= span <= RATE_SPANS[1]:
+        raise InvalidSetting("Allow 1 to 1,000 gifts per 1 to 3,600 seconds, like `10 per 10s`.")
+    return f"{count} per {span}s"
+
+
+def stored_rate(value: str) -> tuple[int, int]:
+    """(gifts, seconds) of a stored `10 per 10s`."""
+    count, _, span = value.split()
+    return int(count), int(span.removesuffix("s"))
+
+
 def _parse_timezone(raw: str) -> str:
     name = raw.strip()
     zone(name)
@@ -139,6 +170,14 @@ SPECS: dict[str, SettingSpec] = {
             "The same gift to the same creator within this many seconds grows one combo message.",
             "10",
             _parse_int(1, 300),
+        ),
+        SettingSpec(
+            "gift_cooldown",
+            "Gift rate limit",
+            "The most /gift uses a member gets in a span, like `10 per 10s`; beyond it they wait.",
+            "10 per 10s",
+            _parse_rate,
+            kind="rate",
         ),
         SettingSpec(
             "big_gift_threshold",
@@ -243,6 +282,8 @@ class GuildConfig:
     confirm_threshold: int
     timezone: str
     combo_window: int = 10
+    gift_cooldown: tuple[int, int] = (10, 10)
+    """At most this many /gift uses per member in this many seconds."""
     big_gift_threshold: int = 1000
     gift_wall_channel_id: int | None = None
     budget_cooling_off_hours: int = 24
@@ -266,6 +307,7 @@ class GuildConfig:
             confirm_threshold=int(raw("confirm_threshold") or 1000),
             timezone=raw("timezone") or "UTC",
             combo_window=int(raw("combo_window") or 10),
+            gift_cooldown=stored_rate(raw("gift_cooldown") or "10 per 10s"),
             big_gift_threshold=int(raw("big_gift_threshold") or 1000),
             gift_wall_channel_id=int(wall) if (wall := raw("gift_wall_channel")) else None,
             budget_cooling_off_hours=int(raw("budget_cooling_off") or 24),

@@ -112,6 +112,8 @@ class HistoryEntry:
     gift_name: str | None = None
     gift_emoji: str | None = None
     count: int | None = None
+    pending: int = 0
+    """Change to the member's diamonds set aside for a cash-out (not part of `diamonds`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,7 +45,11 @@ class Promotion:
     cancelled_at: datetime | None = None
 
     def running_at(self, moment: datetime) -> bool:
-        return self.cancelled_at is None and self.starts_at <= moment < self.ends_at
+        """A cancelled promotion ran until it was cancelled: a purchase made before that (and
+        credited later, say after a restart) still gets its bonus."""
+        if self.cancelled_at is not None and moment >= self.cancelled_at:
+            return False
+        return self.starts_at <= moment < self.ends_at
 
 
 def promotion_bonus(

@@ -85,9 +85,20 @@ CREATE TABLE promotions (
     created_at   INTEGER NOT NULL,
     cancelled_at INTEGER,
     cancelled_by INTEGER,
+    idempotency_key TEXT UNIQUE, -- the /mod promo create interaction: a redelivery creates none
     CHECK (ends_at > starts_at)
 );
 CREATE INDEX promotions_by_guild ON promotions (guild_id, starts_at);
+
+-- What each refund took back from a gift bought with the refunded coins: a later refund never
+-- claws the same gift's diamonds twice.
+CREATE TABLE refund_clawbacks (
+    refund_entry_id INTEGER NOT NULL REFERENCES entries (id),
+    gift_entry_id   INTEGER NOT NULL REFERENCES gift_events (entry_id),
+    coins           INTEGER NOT NULL CHECK (coins > 0),
+    diamonds        INTEGER NOT NULL CHECK (diamonds >= 0),
+    PRIMARY KEY (gift_entry_id, refund_entry_id)
+);
 
 -- A creator's request to cash diamonds out. The diamonds sit in the creator's pending account
 -- from request to decision; no real money moves through the bot.

@@ -315,6 +315,8 @@ async def test_a_burst_of_100_gifts_a_second_keeps_the_channel_within_5_writes_p
     # A 2-second window: the steady senders keep their combos open, while Dave's alternate
     # between two creators, so one of his closes (and needs its final edit) every second.
     await world.bot.economy.set_config(world.guild.id, "combo_window", "2", actor_id=world.mod.id)
+    # 20 /gift a second from one member is a load test, far past the per-member rate limit.
+    await world.bot.economy.set_config(world.guild.id, "gift_cooldown", "1000 per 1s", actor_id=world.mod.id)
     steady = [  # sender, creator, gift, /gift per second, taps per second
         (world.alice, world.carol, "Rose", 20, 20),
         (world.bob, world.dave, "GG", 15, 15),

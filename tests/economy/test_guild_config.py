@@ -16,6 +16,7 @@ def test_the_registry_lists_every_setting():
         "moderator_role",
         "confirm_threshold",
         "combo_window",
+        "gift_cooldown",
         "big_gift_threshold",
         "gift_wall_channel",
         "budget_cooling_off",
@@ -32,7 +33,7 @@ def test_the_registry_lists_every_setting():
         assert spec.key == key
         assert spec.label and spec.description
         assert len(spec.description) <= 100  # shown as a Discord option description
-        assert spec.kind in {"number", "role", "channel", "timezone", "budget", "switch"}
+        assert spec.kind in {"number", "role", "channel", "timezone", "budget", "switch", "rate"}
 
 
 @pytest.mark.parametrize("key", [k for k, s in SPECS.items() if s.default is not None])

@@ -1,0 +1,98 @@
+"""CSV exports of the ledger: a member's own entries (/history) and a guild's transfers (/mod audit).
+
+Rows stream from a database cursor into the CSV, up to a row cap and a byte cap (what Discord
+accepts as one attachment), so an export never holds the whole ledger in memory twice. Reasons
+and references are user text: a cell a spreadsheet would read as a formula is prefixed with `'`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from .clock import from_millis
+
+MAX_ROWS = 100_000
+MAX_BYTES = 8 * 1024 * 1024  # under Discord's smallest upload limit, with room for the message
+
+MEMBER_HEADER = (
+    "entry_id",
+    "time_utc",
+    "kind",
+    "actor_id",
+    "reason",
+    "coins",
+    "diamonds",
+    "pending_diamonds",
+)
+GUILD_HEADER = (
+    "entry_id",
+    "time_utc",
+    "kind",
+    "actor_id",
+    "reason",
+    "transfer_id",
+    "currency",
+    "amount",
+    "debit_owner",
+    "debit_account",
+    "credit_owner",
+    "credit_account",
+)
+TIME_COLUMN = 1  # the stored Unix milliseconds, written as ISO 8601 UTC
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    data: bytes
+    rows: int
+    """Data rows written (the header not counted)."""
+    cut: bool
+    """The ledger had more rows than fit: the export holds the newest `rows` of them."""
+
+
+def safe_cell(value: object) -> object:
+    """Numbers as they are; text that a spreadsheet would run as a formula, prefixed with `'`."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def iso_utc(millis: int) -> str:
+    return from_millis(millis).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def write_csv(
+    header: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    *,
+    max_rows: int = MAX_ROWS,
+    max_bytes: int = MAX_BYTES,
+) -> Export:
+    """The CSV of `rows` (newest first, as given), cut at `max_rows` rows or `max_bytes` bytes."""
+    line = io.StringIO()
+    writer = csv.writer(line, lineterminator="\r\n")
+    writer.writerow(header)
+    out = bytearray(line.getvalue().encode())
+    count, cut = 0, False
+    for row in rows:
+        if count >= max_rows:
+            cut = True
+            break
+        cells = [
+            iso_utc(v) if i == TIME_COLUMN and isinstance(v, int) else safe_cell(v) for i, v in enumerate(row)
+        ]
+        line.seek(0)
+        line.truncate()
+        writer.writerow(["" if cell is None else cell for cell in cells])
+        encoded = line.getvalue().encode()
+        if len(out) + len(encoded) > max_bytes:
+            cut = True
+            break
+        out += encoded
+        count += 1
+    return Export(bytes(out), count, cut)
