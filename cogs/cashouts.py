@@ -118,11 +118,22 @@ async def request_cashout(interaction: discord.Interaction, diamonds: int) -> No
     await reply(interaction, embed)
 
 
+async def require_earner(interaction: discord.Interaction) -> bool:
+    """Creators, and former creators who still hold paid diamonds: removing a creator must not
+    strand what they earned."""
+    bot = bot_of(interaction)
+    if interaction.guild_id is not None:
+        held = await bot.storage.balances(guild_id=interaction.guild_id, user_id=interaction.user.id)
+        if held.paid_diamonds > 0:
+            return True
+    return await require_creator(interaction)
+
+
 def cashout_command() -> app_commands.Command[Any, ..., None]:
     @app_commands.command(name="cashout", description="Ask to cash out paid diamonds; a moderator decides.")
     @app_commands.describe(diamonds="How many cashable diamonds to cash out")
     @app_commands.guild_only()
-    @app_commands.check(require_creator)
+    @app_commands.check(require_earner)
     async def cashout(interaction: discord.Interaction, diamonds: app_commands.Range[int, 1, None]) -> None:
         """Ask to cash out paid diamonds; a moderator decides."""
         await request_cashout(interaction, diamonds)

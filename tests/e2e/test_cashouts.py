@@ -118,6 +118,20 @@ async def test_a_request_approved_with_a_reference_pays_out_and_tells_the_creato
     await world.assert_books_balance()
 
 
+async def test_a_former_creator_can_still_cash_out_what_they_earned(simcord_env):
+    world = await ready(simcord_env)
+    await earn_paid_diamonds(world, world.carol, 2_000)
+    await world.mod.slash(world.channel, "mod creator remove", member=world.carol)
+    assert not await world.bot.storage.is_creator(guild_id=world.guild.id, user_id=world.carol.id)
+
+    asked = await ask(world, world.carol, 2_000)
+
+    assert asked.embeds[0].title == "Cash-out requested"
+    assert (await wallet(world, world.carol)).pending_diamonds == 2_000
+    refused = await ask(world, world.alice, 1_000)  # never earned anything: still creators only
+    assert refused.ephemeral and "creator" in (refused.embeds[0].description or "").lower()
+
+
 async def test_a_rejected_request_returns_the_diamonds_with_the_reason(simcord_env):
     world = await ready(simcord_env)
     await earn_paid_diamonds(world, world.carol, 2_000)
