@@ -389,20 +389,27 @@ def _claw_back(conn: sqlite3.Connection, found: Purchase, at_ms: int) -> Refund:
         legs.append(ledger.Leg(f"diamonds:{creator_id}", account, issuer, take, Currency.DIAMOND))
         taken[creator_id] = take
     unrecovered = (found.coins - took_paid) + (found.bonus_coins - took_bonus)
-    entry_id = ledger.post_entry(
-        conn,
-        guild_id=guild_id,
-        key=f"refund:{found.entitlement_id}",
-        kind=EntryKind.REFUND,
-        actor_id=user_id,
-        reason="Refunded by Discord",
-        at_ms=at_ms,
-        legs=legs,
+    # Nothing left to take back: no entry (an entry always moves something), only the record.
+    entry_id = (
+        ledger.post_entry(
+            conn,
+            guild_id=guild_id,
+            key=f"refund:{found.entitlement_id}",
+            kind=EntryKind.REFUND,
+            actor_id=user_id,
+            reason="Refunded by Discord",
+            at_ms=at_ms,
+            legs=legs,
+        )
+        if legs
+        else None
     )
-    conn.executemany(
-        "INSERT INTO refund_clawbacks (refund_entry_id, gift_entry_id, coins, diamonds) VALUES (?, ?, ?, ?)",
-        [(entry_id, gift, coins, diamonds) for gift, _, coins, diamonds in clawbacks],
-    )
+    if entry_id is not None:
+        conn.executemany(
+            "INSERT INTO refund_clawbacks (refund_entry_id, gift_entry_id, coins, diamonds) "
+            "VALUES (?, ?, ?, ?)",
+            [(entry_id, gift, coins, diamonds) for gift, _, coins, diamonds in clawbacks],
+        )
     _mark_refunded(conn, found.entitlement_id, at_ms, entry_id=entry_id, unrecovered=unrecovered)
     diamonds_due, diamonds_taken = sum(due.values()), sum(taken.values())
     audit_trail.owe_audit(

@@ -439,6 +439,30 @@ async def test_a_refund_takes_what_diamonds_are_left_and_never_touches_pending_o
     await assert_books_balance(store)
 
 
+async def test_a_refund_with_nothing_left_to_take_writes_no_empty_entry(store):
+    await sell(store, GUILD, 700, 100, SKU_SMALL)
+    await with_creators(store)
+    facts = await buy(store, 700, 100)
+    await send(store, ALICE, CAROL, "Rose", 800, key="g", when=at(10))  # 400 paid diamonds
+    await park_pending(store, CAROL, 400)  # all of them promised to a cash-out
+
+    refund = await store.refund_purchase(facts=facts, at=at(60))
+
+    assert (refund.coins_recovered, refund.coins_unrecovered) == (0, 800)
+    assert (refund.diamonds_recovered, refund.diamonds_unrecovered) == (0, 400)
+    assert refund.entry_id is None
+    empty = await store.db.read(
+        lambda conn: conn.execute(
+            "SELECT COUNT(*) FROM entries e "
+            "WHERE NOT EXISTS (SELECT 1 FROM transfers t WHERE t.entry_id = e.id)"
+        ).fetchone()[0]
+    )
+    assert empty == 0  # `giftbot check` requires every entry to move something
+    again = await store.refund_purchase(facts=facts, at=at(70))
+    assert not again.fresh
+    await assert_books_balance(store)
+
+
 async def park_pending(store: Storage, creator: int, amount: int) -> None:
     def move(conn):  # type: ignore[no-untyped-def]
         paid = ledger.member_account(conn, GUILD, creator, "diamonds_paid", to_millis(NOW))
