@@ -293,6 +293,29 @@ def gifts_match_their_entries(conn: sqlite3.Connection) -> list[str]:
     return found
 
 
+def paid_tags_match_their_legs(conn: sqlite3.Connection) -> list[str]:
+    """What a gift records as paid for is what its legs moved from and to the paid accounts, so
+    cash-outs (paid diamonds only) rest on the ledger, not on a tag."""
+    if not _has_table(conn, "diamond_holds"):
+        raise _Skip("coins are tagged paid or promo from schema 4 on; run `giftbot migrate`")
+    return [
+        f"gift {entry_id}: tagged {paid_coins:,} paid coins and {paid_diamonds:,} paid diamonds, "
+        f"but its legs moved {moved_coins:,} and {moved_diamonds:,}"
+        for entry_id, paid_coins, paid_diamonds, moved_coins, moved_diamonds in conn.execute(
+            "SELECT entry_id, paid_coins, paid_diamonds, moved_coins, moved_diamonds FROM ("
+            "SELECT g.entry_id, g.paid_coins, g.paid_diamonds, "
+            "(SELECT COALESCE(SUM(t.amount), 0) FROM transfers t "
+            "JOIN accounts a ON a.id = t.debit_account_id WHERE t.entry_id = g.entry_id "
+            "AND a.code = 'coins_paid') AS moved_coins, "
+            "(SELECT COALESCE(SUM(t.amount), 0) FROM transfers t "
+            "JOIN accounts a ON a.id = t.credit_account_id WHERE t.entry_id = g.entry_id "
+            "AND a.code = 'diamonds_paid') AS moved_diamonds "
+            "FROM gift_events g) WHERE moved_coins <> paid_coins OR moved_diamonds <> paid_diamonds "
+            "ORDER BY entry_id"
+        ).fetchall()
+    ]
+
+
 # Shadows of the derived tables: unqualified names resolve to TEMP first, so the rebuild code
 # writes here. The columns must match the real tables; `_shadow` checks that they do.
 _SHADOWS = {
@@ -401,6 +424,11 @@ CHECKS: tuple[tuple[str, str, Probe], ...] = (
         "gifts",
         "each gift entry has its details, and moved exactly its coins and diamonds",
         gifts_match_their_entries,
+    ),
+    (
+        "paid tags",
+        "each gift's paid coins and diamonds are what its legs moved from and to paid accounts",
+        paid_tags_match_their_legs,
     ),
     ("rollups", "leaderboard totals equal a recomputation from the gifts", rollups_match_gifts),
     ("spend counters", "budget counters equal a recomputation from the gifts", counters_match_gifts),

@@ -139,6 +139,13 @@ DAMAGE = {
         ],
         {"gifts", "rollups"},
     ),
+    "a gift tagged as paid for with promo coins": (
+        [
+            "UPDATE gift_events SET paid_coins = coins "
+            "WHERE entry_id = (SELECT MAX(entry_id) FROM gift_events)"
+        ],
+        {"paid tags"},
+    ),
     "a leaderboard total edited": (
         [
             "UPDATE leaderboard_totals SET score = score + 1 "
@@ -176,6 +183,7 @@ def test_each_kind_of_damage_is_named(healthy, damage):
         "a leaderboard total edited",
         "a spend counter edited",
         "a leg filed under another entry's key",
+        "a gift tagged as paid for with promo coins",
     }:
         assert {check.name for check in report.failed} == named  # nothing else is blamed
 
@@ -234,7 +242,7 @@ def test_an_older_database_is_audited_without_the_tables_it_lacks(tmp_path):
 
     assert report.ok and report.schema == 1
     skipped = {check.name for check in report.checks if check.skipped}
-    assert skipped == {"rollups", "spend counters"}
+    assert skipped == {"paid tags", "rollups", "spend counters"}
     assert all("giftbot migrate" in (check.skipped or "") for check in report.checks if check.skipped)
 
 
