@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .budget import Budget, Mode
-from .errors import InvalidSetting
+from .errors import InvalidSetting, quoted
 from .periods import Period, zone
 
 # A bare id, or the mention syntax of the expected kind only: a user mention pasted as a
@@ -269,7 +269,7 @@ SPECS: dict[str, SettingSpec] = {
 def parse_setting(key: str, raw: str) -> str | None:
     spec = SPECS.get(key)
     if spec is None:
-        raise InvalidSetting(f"There is no setting called “{key}”.")
+        raise InvalidSetting(f"There is no setting called “{quoted(key)}”.")
     return spec.parse(raw)
 
 
