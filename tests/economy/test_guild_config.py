@@ -131,7 +131,7 @@ def test_timezone_refuses_unknown_names(raw):
 def test_unknown_settings_are_refused_by_name():
     with pytest.raises(InvalidSetting) as refused:
         parse_setting("coin_colour", "gold")
-    assert "coin_colour" in refused.value.user_message
+    assert "coin\\_colour" in refused.value.user_message
 
 
 def test_nothing_stored_means_defaults():
