@@ -53,6 +53,8 @@ class Names:
     users: dict[int, str] = field(default_factory=dict)
     roles: dict[int, str] = field(default_factory=dict)
     channels: dict[int, str] = field(default_factory=dict)
+    skus: dict[int, str] = field(default_factory=dict)
+    """SKU names, for premium buttons (Discord labels them with the SKU, not with text we send)."""
     now: Callable[[], datetime] | None = None
     """The (virtual) clock relative timestamps are read against; without one they read as dates."""
 
@@ -116,11 +118,19 @@ def embed_lines(embed: discord.Embed, names: Names) -> list[str]:
     return lines
 
 
-def button_line(components: Iterable[Mapping[str, Any]]) -> str | None:
-    """Enabled buttons as `[🎁 Send it] [Cancel]`; None when there is nothing to press."""
+PREMIUM = 6  # a button that opens Discord's checkout for a SKU
+
+
+def button_line(components: Iterable[Mapping[str, Any]], skus: Mapping[int, str] | None = None) -> str | None:
+    """Enabled buttons as `[🎁 Send it] [Cancel]`, a premium one as `[🛒 800 coins]` (its SKU's
+    name); None when there is nothing to press."""
     labels = []
     for component in walk(components):
         if component.get("type") != 2 or component.get("disabled"):
+            continue
+        if component.get("style") == PREMIUM:
+            sku_id = int(component.get("sku_id") or 0)
+            labels.append(f"[🛒 {(skus or {}).get(sku_id, f'SKU {sku_id}')}]")
             continue
         emoji = (component.get("emoji") or {}).get("name")
         label = component.get("label") or ""
@@ -170,9 +180,15 @@ class Shown:
 
 
 def message_lines(
-    shown: Shown, names: Names, *, viewer: str | None = None, edited: bool = False
+    shown: Shown,
+    names: Names,
+    *,
+    viewer: str | None = None,
+    edited: bool = False,
+    place: str | None = None,
 ) -> list[str]:
-    """`giftbot ▸ …` with the body indented under it; ephemeral replies say who sees them."""
+    """`giftbot ▸ …` with the body indented under it; ephemeral replies say who sees them, and a
+    message outside the main channel says where it is (`place`: "DM to Erin", "#audit")."""
     body: list[str] = []
     if shown.content:
         body.extend(names.text(shown.content).splitlines())
@@ -181,12 +197,14 @@ def message_lines(
     # An attachment an embed already shows as its image is one picture, not two.
     pictured = {line for line in body if line.startswith("[image: ")}
     body.extend(line for line in (f"[image: {name}]" for name in shown.attachments) if line not in pictured)
-    buttons = button_line(shown.components)
+    buttons = button_line(shown.components, names.skus)
     if buttons:
         body.append(buttons)
     head = f"  {BOT_NAME} {ARROW} "
     if edited:
         head += "(edited) "
+    if place:
+        head += f"({place}) "
     if shown.ephemeral:
         head += f"(only {viewer or 'the sender'} sees this) "
     body = [line.rstrip() for line in body if line.strip()]  # blank lines would split a message

@@ -3,8 +3,10 @@
 A moderator makes two creators and grants promo coins; Alice sends a Rose combo and taps "Send
 again" until the combo closes, Bob a Corgi, Alice a Galaxy (which asks for confirmation). Carol
 sets her thank-you line; Bob tries a Lion he can't afford, sets a weekly budget and runs into it;
-Carol thanks her top gifters in public; then a wallet and the leaderboards. The expected balances
-below are the script's own arithmetic.
+Carol thanks her top gifters in public; then a wallet and the leaderboards. Then the coin store:
+the moderator sells a package as a Discord SKU, turns on the audit channel and cash-outs and runs
+a promotion; Erin buys coins, gifts them to Carol, and Carol cashes out the paid diamonds once the
+refund window has passed. The expected balances below are the script's own arithmetic.
 """
 
 from __future__ import annotations
@@ -15,15 +17,18 @@ import traceback
 from pathlib import Path
 from typing import TextIO
 
+import discord
 import simcord
 
 from bot.app import create_bot
+from bot.economy.cashouts import Cashout, CashoutStatus
 from bot.economy.models import Currency
+from bot.economy.purchases import Purchase, PurchaseStatus
 from bot.settings import Settings
 from bot.ui.errors import user_message_for
 
-from .render import button_line, utc, walk
-from .session import DemoFailure, ErrorLogs, Room, Session, expect
+from .render import ARROW, button_line, utc, walk
+from .session import DAY, DemoFailure, ErrorLogs, Picked, Room, Session, expect
 
 DEFAULT_DB = Path("data/demo.sqlite3")
 SHARE = 50  # percent of a gift's coins a creator receives as diamonds
@@ -40,6 +45,18 @@ ROSE = 1  # Bob → Carol instead: fits exactly
 THANKS = "💖 Thank you {sender} for {count} × {gift}!"
 COMBO_WINDOW = 10  # seconds; the guild's default combo_window
 
+# The coin store and a cash-out.
+PACKAGE = (700, 100)  # coins + the package's own bonus: all 800 are paid coins
+BOUGHT = sum(PACKAGE)
+PROMOTION = 10  # percent extra, as promo coins
+BONUS = BOUGHT * PROMOTION // 100
+SWAN = 699  # Erin → Carol: spends the 80 promo coins first, then 619 paid ones
+PAID_DIAMONDS = (SWAN - BONUS) * SHARE // 100  # Carol's cashable diamonds, after the window
+CASHOUT_MINIMUM = 300
+CASHOUT = 300
+REFUND_WINDOW = 14  # days; the guild's default refund_window
+REFERENCE = "Bank transfer LR-0116"
+
 
 def diamonds(*gifts: int) -> int:
     """Diamonds a creator earns: each gift's share is rounded down on its own."""
@@ -51,12 +68,14 @@ EXPECTED_COINS = {
     "bob": GRANTS["bob"] - CORGI - ROSE,
     "carol": 0,
     "dave": 0,
+    "erin": BOUGHT + BONUS - SWAN,
 }
 EXPECTED_DIAMONDS = {
     "alice": 0,
     "bob": 0,
-    "carol": diamonds(ROSES, AGAIN, ROSE),
+    "carol": diamonds(ROSES, AGAIN, ROSE, SWAN) - CASHOUT,
     "dave": diamonds(CORGI, GALAXY),
+    "erin": 0,
 }
 
 
@@ -114,8 +133,11 @@ async def play(session: Session) -> None:
     room = session.room
     alice, bob, carol, dave = room.alice, room.bob, room.carol, room.dave
     session.say("giftbot demo · the real bot inside SimCord, fully offline")
-    session.say(f'Server "Live Room", channel #live · virtual clock starts {utc(session.env.now())}')
-    members = ", ".join(session.who(member) for member in (alice, bob, carol, dave))
+    session.say(
+        f'Server "Live Room", channels #live and #audit (moderators only) · virtual clock starts '
+        f"{utc(session.env.now())}"
+    )
+    members = ", ".join(session.who(member) for member in (alice, bob, carol, dave, room.erin))
     session.say(f"Members: {session.who(room.mod)} (Admins role: Manage Server), {members}")
 
     session.heading("1 · The moderator opens the room")
@@ -163,6 +185,18 @@ async def play(session: Session) -> None:
     await announce(session)
     await session.pause(30)
     await creators_board(session)
+
+    session.heading("6 · The coin store opens")
+    await session.pause(60)
+    sku_id = await open_store(session)
+
+    session.heading("7 · Erin buys coins")
+    await session.pause(60)
+    purchase = await buy_coins(session, sku_id)
+
+    session.heading("8 · Carol cashes out")
+    await session.pause(60)
+    await cash_out(session, purchase)
 
 
 async def rose_combo(session: Session) -> None:
@@ -289,6 +323,137 @@ async def leaderboard(session: Session, viewer: simcord.MemberActor) -> None:
     expect(any("all time" in text.lower() for text in texts), f"no all-time leaderboard in {texts!r}")
 
 
+async def open_store(session: Session) -> int:
+    """Mona sells the 700 + 100 package as the app's SKU, sets the audit channel, allows
+    cash-outs (from 300 diamonds) and runs a +10% promotion. Returns the SKU's id."""
+    room, mod = session.room, session.room.mod
+    sku = session.env.create_sku(f"{BOUGHT} coins", type=discord.SKUType.consumable).snapshot()
+    session.names.skus[sku.id] = sku.name
+    session.say(f'(The app has a consumable SKU "{sku.name}" in Discord\'s developer portal.)')
+    require(session, mod, "mod store map")
+    package = await session.pick(mod, "mod store map", "package", "700 + 100", sku=str(sku.id))
+    product = await session.pick(mod, "mod store map", "sku", sku.name, package=package.value)
+    await session.slash(mod, "mod store map", package=package, sku=product)
+    for key, label, value in (
+        ("audit_channel", "Audit channel", Picked("#audit", f"<#{room.audit.id}>")),
+        ("cashouts", "Diamond cash-outs", "on"),
+        ("cashout_minimum", "Smallest cash-out (diamonds)", str(CASHOUT_MINIMUM)),
+    ):
+        await session.pause(10)
+        await session.slash(mod, "config set", setting=Picked(label, key), value=value)
+    await session.pause(10)
+    require(session, mod, "mod promo create")
+    await session.slash(mod, "mod promo create", percent=PROMOTION, starts="now", ends="in 3d")
+    expect(await room.bot.coin_store.sells_coins(room.guild.id), "the store sells nothing after the mapping")
+    return sku.id
+
+
+async def buy_coins(session: Session, sku_id: int) -> Purchase:
+    """Erin confirms her age, sees the package with its buy button, buys it in Discord's checkout
+    (SimCord's entitlement), gets her receipt by DM and finds the coins in her wallet."""
+    room, erin = session.room, session.room.erin
+    shelf = await session.slash(erin, "store view")
+    if _has_button(shelf, "I am 18 or older"):
+        await session.pause(5)
+        await session.click(erin, shelf, "I am 18 or older")
+        shelf = await session.slash(erin, "store view")
+    expect(_sells(shelf, sku_id), "/store view shows no buy button for the SKU")
+    await session.pause(20)
+    sku_name = session.names.skus[sku_id]
+    session.say(f"{session.who(erin)} {ARROW} clicks [🛒 {sku_name}] and pays in Discord's checkout")
+    bought = await session.env.grant_entitlement(sku_id, user=erin)
+    expect(bought.snapshot().consumed, "the purchase was credited but its entitlement not consumed")
+    receipt = session.dms(erin)
+    expect(len(receipt) == 1, f"Erin got {len(receipt)} receipts by DM, not one")
+    expect(not session.pinged(receipt[0]), "the receipt pinged someone")
+    purchase = await room.bot.storage.purchase(entitlement_id=bought.id)
+    expect(
+        purchase is not None
+        and purchase.status is PurchaseStatus.CREDITED
+        and (purchase.guild_id, purchase.coins, purchase.bonus_coins) == (room.guild.id, BOUGHT, BONUS),
+        f"the purchase was recorded as {purchase!r}",
+    )
+    assert purchase is not None
+    session.note("(Discord delivers the same purchase event again: no second credit, no second receipt)")
+    await bought.replay_create()
+    expect(not session.dms(erin), "a second delivery of the purchase sent another receipt")
+    again = await room.bot.storage.purchase(entitlement_id=bought.id)
+    expect(again == purchase, "a second delivery of the purchase changed it")
+    await session.pause(30)
+    await session.slash(erin, "balance")
+    held = await room.bot.storage.balances(guild_id=room.guild.id, user_id=erin.id)
+    expect((held.paid_coins, held.promo_coins) == (BOUGHT, BONUS), f"Erin's wallet reads {held!r}")
+    return purchase
+
+
+async def cash_out(session: Session, purchase: Purchase) -> None:
+    """Erin's Swan gives Carol paid diamonds, held for the refund window; then Carol asks to cash
+    them out, Mona approves with a payment reference, Carol gets a DM, and #audit has it all."""
+    room = session.room
+    erin, carol, mod = room.erin, room.carol, room.mod
+    swan = await session.slash(erin, "gift", creator=carol, gift="Swan")
+    expect(_public_title(swan) == "🦢 Swan x1", "Erin's Swan was not acknowledged in public")
+    await session.pause(30)
+    await session.slash(carol, "balance")
+    wallet = await room.bot.storage.balances(guild_id=room.guild.id, user_id=carol.id, at=session.env.now())
+    expect(
+        (wallet.paid_diamonds, wallet.held_diamonds) == (PAID_DIAMONDS, PAID_DIAMONDS),
+        f"Carol's paid diamonds are not held: {wallet!r}",
+    )
+    await session.later((REFUND_WINDOW + 1) * DAY, "the refund window has passed")
+    require(session, carol, "creator cashout")
+    asked = await session.slash(carol, "creator cashout", diamonds=CASHOUT)
+    if _has_button(asked, "I am 18 or older"):
+        await session.pause(5)
+        await session.click(carol, asked, "I am 18 or older")
+        asked = await session.slash(carol, "creator cashout", diamonds=CASHOUT)
+    expect(
+        any(e.title == "Cash-out requested" for r in _replies(asked) for e in r.embeds),
+        f"Carol's cash-out was not requested: {_private_texts(asked)!r}",
+    )
+    await session.pause(600)
+    require(session, mod, "mod cashouts")
+    listed = await session.slash(mod, "mod cashouts")
+    await session.pause(30)
+    opened = await session.click(mod, listed, "Approve #1", on=_replies(listed)[-1])
+    await session.fill(mod, opened, {"text": REFERENCE})
+    decided = await room.bot.storage.cashout(guild_id=room.guild.id, cashout_id=1)
+    expect(
+        decided is not None
+        and (decided.status, decided.amount, decided.reference)
+        == (CashoutStatus.APPROVED, CASHOUT, REFERENCE),
+        f"the cash-out was recorded as {decided!r}",
+    )
+    assert decided is not None
+    notices = session.dms(carol)
+    expect(len(notices) == 1, f"Carol got {len(notices)} DMs about her cash-out, not one")
+    expect(not session.pinged(notices[0]), "the cash-out notice pinged someone")
+    await session.pause(5)
+    await audit_posts(session, purchase, decided)
+
+
+async def audit_posts(session: Session, purchase: Purchase, cashout: Cashout) -> None:
+    """#audit, which only moderators see: one post per money decision since it was set, each
+    naming the ledger entry it records, and pinging nobody."""
+    posts = session.posts(session.room.audit, in_full=1)
+    expected = [
+        ("📣 Promotion created", None),
+        ("🛒 Coins bought", purchase.entry_id),
+        ("💎 Cash-out requested", cashout.request_entry_id),
+        ("✅ Cash-out approved", cashout.decision_entry_id),
+    ]
+    found = [(m.embeds[0].title, _ledger_entry(m.embeds[0])) for m in posts if m.embeds]
+    expect(found == expected, f"#audit holds {found}, expected {expected}")
+    for message in posts:
+        expect(not session.pinged(message), "an audit post pinged someone")
+
+
+def _ledger_entry(embed: discord.Embed) -> int | None:
+    """The entry id an audit post names in its "Ledger entry" field."""
+    value = next((f.value for f in embed.fields if f.name == "Ledger entry"), None)
+    return int(value.lstrip("#")) if value else None
+
+
 def require(session: Session, actor: simcord.MemberActor, command: str) -> None:
     expect(
         session.has_command(actor, command),
@@ -300,7 +465,7 @@ async def check_books(session: Session) -> None:
     """Balances are what the script's arithmetic says, and each currency sums to zero."""
     room = session.room
     session.heading("The books")
-    actors = {"alice": room.alice, "bob": room.bob, "carol": room.carol, "dave": room.dave}
+    actors = {"alice": room.alice, "bob": room.bob, "carol": room.carol, "dave": room.dave, "erin": room.erin}
     wallets = []
     for key, actor in actors.items():
         held = await room.bot.storage.balances(guild_id=room.guild.id, user_id=actor.id)
@@ -329,6 +494,20 @@ def _has_button(result: simcord.InteractionResult, label: str) -> bool:
         and button_line(result.response.components) is not None
         and any(component.get("label") == label for component in walk(result.response.components))
     )
+
+
+def _sells(result: simcord.InteractionResult, sku_id: int) -> bool:
+    """The reply carries a premium (buy) button for the SKU."""
+    return any(
+        component.get("style") == discord.ButtonStyle.premium.value
+        and int(component.get("sku_id") or 0) == sku_id
+        for reply in _replies(result)
+        for component in walk(reply.components)
+    )
+
+
+def _replies(result: simcord.InteractionResult) -> list[simcord.ResponseMessage]:
+    return ([result.response] if result.response is not None else []) + result.followups
 
 
 def _private_texts(result: simcord.InteractionResult) -> list[str]:

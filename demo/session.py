@@ -20,6 +20,7 @@ from bot.ui.errors import APOLOGY
 from .render import ARROW, Names, Shown, command_line, message_lines
 
 MANAGE_SERVER = discord.Permissions(manage_guild=True)
+DAY = 86_400
 
 
 class DemoFailure(Exception):
@@ -31,25 +32,46 @@ def expect(condition: object, message: str) -> None:
         raise DemoFailure(message)
 
 
+@dataclass(frozen=True)
+class Picked:
+    """An option as Discord's input box shows it (an autocomplete choice's name, a channel as
+    #audit) and the value it sends."""
+
+    shown: str
+    value: Any
+
+
 @dataclass
 class Room:
-    """Server "Live Room" with #live: a moderator, two fans and two creators-to-be."""
+    """Server "Live Room" with #live and a moderators-only #audit: a moderator, three fans and
+    two creators-to-be."""
 
     env: simcord.Env
     guild: simcord.GuildHandle
     channel: simcord.ChannelHandle
+    audit: simcord.ChannelHandle
     admins: simcord.RoleHandle
     mod: simcord.MemberActor
     alice: simcord.MemberActor
     bob: simcord.MemberActor
     carol: simcord.MemberActor
     dave: simcord.MemberActor
+    erin: simcord.MemberActor
 
     @classmethod
     def build(cls, env: simcord.Env) -> Room:
         guild = env.create_guild("Live Room")
         channel = guild.create_text_channel("live")
         admins = guild.create_role("Admins", permissions=MANAGE_SERVER)
+        hidden, shown = (
+            discord.PermissionOverwrite(view_channel=False),
+            discord.PermissionOverwrite(view_channel=True),
+        )
+        bot_user = env.bot.user
+        assert bot_user is not None
+        audit = guild.create_text_channel(
+            "audit", overwrites={guild.default_role: hidden, admins: shown, bot_user: shown}
+        )
 
         def member(name: str, display: str, **kwargs: Any) -> simcord.MemberActor:
             return guild.add_member(env.create_user(name, global_name=display), **kwargs)
@@ -58,17 +80,19 @@ class Room:
             env=env,
             guild=guild,
             channel=channel,
+            audit=audit,
             admins=admins,
             mod=member("mona", "Mona the Mod", roles=[admins]),
             alice=member("alice", "Alice"),
             bob=member("bob", "Bob"),
             carol=member("carol", "Carol"),
             dave=member("dave", "Dave"),
+            erin=member("erin", "Erin"),
         )
 
     @property
     def members(self) -> list[simcord.MemberActor]:
-        return [self.mod, self.alice, self.bob, self.carol, self.dave]
+        return [self.mod, self.alice, self.bob, self.carol, self.dave, self.erin]
 
     @property
     def bot(self) -> GiftBot:
@@ -84,7 +108,10 @@ class Room:
         return Names(
             users=users,
             roles={self.admins.id: "Admins", self.guild.id: "everyone"},
-            channels={self.channel.id: self.channel.name or "live"},
+            channels={
+                self.channel.id: self.channel.name or "live",
+                self.audit.id: self.audit.name or "audit",
+            },
             now=self.env.now,
         )
 
@@ -121,6 +148,8 @@ class Session:
         return self.names.user(actor.id)
 
     def _option_name(self, value: Any) -> str | None:
+        if isinstance(value, Picked):
+            return value.shown
         if isinstance(value, simcord.MemberActor):
             return self.who(value)
         if isinstance(value, simcord.RoleHandle | simcord.ChannelHandle):
@@ -136,7 +165,8 @@ class Session:
 
     async def later(self, seconds: float, why: str) -> None:
         """A pause the reader should notice, because something happens at its end."""
-        self.say(f"⏱ {seconds:g} seconds later: {why}")
+        span = f"{seconds / DAY:g} days" if seconds >= DAY else f"{seconds:g} seconds"
+        self.say(f"⏱ {span} later: {why}")
         await self.env.advance_time(seconds)
 
     def note(self, text: str) -> None:
@@ -158,7 +188,7 @@ class Session:
 
     def pinged(self, message: discord.Message) -> list[str]:
         """Who Discord really notified (SimCord's stored ping set, not the mentions in the text)."""
-        stored = self.env.backend.messages[self.room.channel.id][message.id]
+        stored = self.env.backend.messages[message.channel.id][message.id]
         expect(
             not stored.ping_role_ids and not stored.mention_everyone,
             "a message pinged a role or @everyone",
@@ -169,20 +199,83 @@ class Session:
         self, actor: simcord.MemberActor, command: str, **options: Any
     ) -> simcord.InteractionResult:
         self.say(command_line(self.who(actor), command, options, self._option_name))
-        result = await actor.slash(self.room.channel, command, **options)
+        sent = {key: value.value if isinstance(value, Picked) else value for key, value in options.items()}
+        result = await actor.slash(self.room.channel, command, **sent)
         self.show(actor, result)
         return result
 
+    async def pick(
+        self, actor: simcord.MemberActor, command: str, option: str, typed: str, **options: Any
+    ) -> Picked:
+        """What the member picks from an option's autocomplete after typing `typed`: the first choice."""
+        choices = await actor.autocomplete(self.room.channel, command, option, typed, **options)
+        expect(choices, f"/{command} {option}: no choice for {typed!r}")
+        return Picked(str(choices[0]["name"]), choices[0]["value"])
+
     async def click(
-        self, actor: simcord.MemberActor, shown: simcord.InteractionResult, label: str
+        self,
+        actor: simcord.MemberActor,
+        shown: simcord.InteractionResult,
+        label: str,
+        *,
+        on: simcord.ResponseMessage | None = None,
     ) -> simcord.InteractionResult:
-        expect(shown.response is not None, f"nothing to click {label!r} on")
-        assert shown.response is not None
+        """Click a button on the result's reply (or on `on`, one of its follow-ups)."""
+        target = on or shown.response
+        expect(target is not None, f"nothing to click {label!r} on")
+        assert target is not None
         self.say(f"{self.who(actor)} {ARROW} clicks [{label}]")
-        result = await actor.click(shown.response, label=label)
+        result = await actor.click(target, label=label)
+        if result.modal is not None:
+            return result  # a form opened: `fill` submits it
         # A deferred click leaves its message as it was; anything else replaced it, so show it again.
         self.show(actor, result, edited=not result.deferred)
         return result
+
+    async def fill(
+        self, actor: simcord.MemberActor, shown: simcord.InteractionResult, values: dict[str, str]
+    ) -> simcord.InteractionResult:
+        """Fill in and submit the modal a click opened; `values` by the inputs' custom ids."""
+        modal = shown.modal
+        expect(modal is not None, "the click opened no form")
+        assert modal is not None
+        typed = " · ".join(values.values())
+        self.say(f"{self.who(actor)} {ARROW} fills in “{modal.get('title', 'the form')}”: {typed}")
+        result = await actor.submit_modal(shown, values)
+        self.show(actor, result)
+        return result
+
+    def dms(self, member: simcord.MemberActor) -> list[discord.Message]:
+        """Print the bot's DMs to `member` not shown yet; returns them."""
+        return self._new_posts(list(member.user.dm_channel.history()), place=f"DM to {self.who(member)}")
+
+    def posts(self, channel: simcord.ChannelHandle, *, in_full: int) -> list[discord.Message]:
+        """The bot's posts in another channel (such as #audit) not shown yet, oldest first: the
+        titles of the earlier ones on one line, the last `in_full` as messages."""
+        place = f"#{channel.name}"
+        fresh = self._fresh(list(channel.history()))
+        earlier = fresh[: max(0, len(fresh) - in_full)]
+        if earlier:
+            titles = " · ".join(
+                self.names.text(m.embeds[0].title or "") if m.embeds else "…" for m in earlier
+            )
+            self.note(f"({place}, earlier: {titles})")
+            self._shown.update(m.id for m in earlier)
+        for message in fresh[len(earlier) :]:
+            self._print(Shown.of(message), viewer=None, place=place)
+        return fresh
+
+    def _new_posts(self, messages: list[discord.Message], *, place: str) -> list[discord.Message]:
+        fresh = self._fresh(messages)
+        for message in fresh:
+            self._print(Shown.of(message), viewer=None, place=place)
+        return fresh
+
+    def _fresh(self, messages: list[discord.Message]) -> list[discord.Message]:
+        """The bot's messages among `messages` not printed yet, oldest first."""
+        me = self.room.bot.user
+        mine = [m for m in messages if m.id not in self._shown and me is not None and m.author.id == me.id]
+        return sorted(mine, key=lambda m: m.id)
 
     def show(
         self, actor: simcord.MemberActor, result: simcord.InteractionResult, *, edited: bool = False
@@ -200,9 +293,11 @@ class Session:
                 continue
             self._print(Shown.of(message), viewer=None)
 
-    def _print(self, shown: Shown, *, viewer: str | None, edited: bool = False) -> None:
+    def _print(
+        self, shown: Shown, *, viewer: str | None, edited: bool = False, place: str | None = None
+    ) -> None:
         self._shown.add(shown.id)
-        lines = message_lines(shown, self.names, viewer=viewer, edited=edited)
+        lines = message_lines(shown, self.names, viewer=viewer, edited=edited, place=place)
         expect(not any(APOLOGY in line for line in lines), "the bot apologised for an unexpected error")
         for line in lines:
             self.say(line)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -83,9 +84,73 @@ async def test_the_scripted_session_succeeds_and_reads_like_a_chat(tmp_path):
     assert "Alice" in "\n".join(lines[board + 2 : board + 12])
     # The books, and where the database was left.
     assert "Ledger totals: coins 0 · diamonds 0 — every currency sums to zero ✓" in lines
+    wallets = next(line for line in lines if line.startswith("Wallets: "))
+    assert wallets.endswith("· Carol 🪙 0 💎 56 · Dave 🪙 0 💎 649 · Erin 🪙 181 💎 0")
     assert lines[-1].startswith("The database is at ")
     assert (tmp_path / "demo.sqlite3").exists()
     assert "<@" not in log and "<t:" not in log
+
+
+async def test_the_store_scene_sells_coins_once_and_pays_a_cash_out_recorded_in_the_audit_channel(tmp_path):
+    code, log = await play(tmp_path)
+    assert code == 0, log
+    lines = log.splitlines()
+
+    # The moderator sells the 700 + 100 package as the app's SKU and runs a +10% promotion.
+    assert any(
+        line.startswith("Mona the Mod ▸ /mod store map package:700 + 100 bonus coins") for line in lines
+    )
+    assert "Mona the Mod ▸ /config set setting:Audit channel value:#audit" in lines
+    assert "            Diamond cash-outs: off → on" in lines
+    assert "Mona the Mod ▸ /mod promo create percent:10 starts:now ends:in 3d" in lines
+    # Erin confirms her age once, then the store shows the package with its buy button.
+    first, second = (i for i, line in enumerate(lines) if line == "Erin ▸ /store view")
+    assert lines[first + 1] == "  giftbot ▸ (only Erin sees this) Please confirm your age"
+    assert lines[second + 1] == "  giftbot ▸ (only Erin sees this) 🪙 Coin store"
+    assert lines[second + 2].strip() == "1. 🪙 800 (700 + 100 bonus) · 🎉 +80 promotion bonus"
+    assert "            [🛒 800 coins]" in lines[second : second + 8]
+    # One receipt, by DM, naming the ledger entries; a second delivery changes nothing.
+    receipt = lines.index("  giftbot ▸ (DM to Erin) 🧾 Receipt")
+    assert [line.strip() for line in lines[receipt + 1 : receipt + 4]] == [
+        "You bought 🪙 800 in Live Room: 700 + 100 bonus.",
+        "🎉 Promotion +10%: 🪙 80 extra (promo coins).",
+        "Ledger entry: #8 · bonus #9 · New balance: 🪙 880",
+    ]
+    assert log.count("🧾 Receipt") == 1
+    wallet = lines.index("Erin ▸ /balance")
+    assert lines[wallet + 2].strip() == "Coins: 🪙 880 · Diamonds: 💎 0 · Bought coins: 🪙 800"
+    # The Swan spends Erin's promo coins first; Carol's paid diamonds wait out the refund window.
+    held = lines.index("Carol ▸ /balance")
+    assert "Paid diamonds: 💎 309" in lines[held + 2]
+    assert "Held (refund window): 💎 309, next cashable in 15 days · Cashable: 💎 0" in lines[held + 3]
+    assert lines[held + 5] == "⏱ 15 days later: the refund window has passed"
+    # The cash-out: requested, approved with a reference, the creator told by DM, #audit posted.
+    assert "  giftbot ▸ (only Carol sees this) Cash-out requested" in lines
+    assert "Mona the Mod ▸ fills in “Approve cash-out #1”: Bank transfer LR-0116" in lines
+    assert "  giftbot ▸ (only Mona the Mod sees this) Cash-out #1 approved" in lines
+    assert "  giftbot ▸ (DM to Carol) 💎 Your cash-out was approved" in lines
+    posted = lines.index("  giftbot ▸ (#audit) ✅ Cash-out approved")
+    assert lines[posted - 1] == (
+        "  (#audit, earlier: 📣 Promotion created · 🛒 Coins bought · 💎 Cash-out requested)"
+    )
+    assert lines[posted + 1].strip() == "Moderator: @Mona the Mod · Member: @Carol · Amount: 💎 300"
+    assert lines[posted + 3].strip() == "Ledger entry: #12 · Cash-out: #1"
+
+    # The database agrees: one purchase, credited once and consumed; the cash-out approved in the
+    # entry #audit names; every currency sums to zero.
+    with sqlite3.connect(tmp_path / "demo.sqlite3") as db:
+        purchases = db.execute(
+            "SELECT status, coins, bonus_coins, entry_id, bonus_entry_id, consumed_at IS NOT NULL "
+            "FROM purchases"
+        ).fetchall()
+        kinds = dict(db.execute("SELECT kind, COUNT(*) FROM entries GROUP BY kind").fetchall())
+        cashouts = db.execute("SELECT status, amount, reference, decision_entry_id FROM cashouts").fetchall()
+        sums = db.execute("SELECT currency, SUM(balance) FROM accounts GROUP BY currency").fetchall()
+    assert purchases == [("credited", 800, 80, 8, 9, 1)]
+    assert (kinds["purchase"], kinds["purchase_bonus"]) == (1, 1)
+    assert (kinds["cashout_request"], kinds["cashout_approve"]) == (1, 1)
+    assert cashouts == [("approved", 300, "Bank transfer LR-0116", 12)]
+    assert sorted(sums) == [("coin", 0), ("diamond", 0)]
 
 
 async def test_a_second_run_starts_from_a_fresh_database_and_prints_the_same_log(tmp_path):
@@ -152,3 +217,13 @@ def test_short_inline_fields_share_a_row_and_an_embedded_attachment_is_one_image
         "            Wide: 2",
         "            [image: chart.png]",
     ]
+
+
+def test_a_premium_button_reads_as_its_sku_and_a_dm_says_where_it_is():
+    components = [{"type": 1, "components": [{"type": 2, "style": 6, "sku_id": "42"}]}]
+    shown = Shown(id=1, content="Thanks!", embeds=[], components=components, attachments=[], ephemeral=False)
+    assert message_lines(shown, Names(skus={42: "800 coins"}), place="DM to Erin") == [
+        "  giftbot ▸ (DM to Erin) Thanks!",
+        "            [🛒 800 coins]",
+    ]
+    assert message_lines(shown, Names())[1].strip() == "[🛒 SKU 42]"
