@@ -31,7 +31,7 @@ def gate_embed(reason: str) -> discord.Embed:
         title="Please confirm your age",
         description=(
             "Before your first gift or purchase here, please confirm that you are 18 or older: "
-            f"this server asks because {reason}. You only need to do this once in this server."
+            f"we ask because {reason}. You only need to do this once in this server."
         ),
         colour=theme.WARNING,
     )

@@ -88,7 +88,7 @@ def shelf_embed(shelf: StoreShelf) -> discord.Embed:
         embed.add_field(
             name="🎉 Promotion",
             value=(
-                f"+{running.percent}% extra coins on every purchase, until {fmt.when(running.ends_at)}. "
+                f"+{running.percent}% extra coins on every purchase, until {fmt.when(running.ends_at, 'f')} ({fmt.when(running.ends_at)}). "
                 "The extra coins are promo coins."
             ),
             inline=False,
