@@ -125,7 +125,8 @@ class Announcement:
 
     @property
     def gifter_ids(self) -> list[int]:
-        return [row.user_id for row in self.rows]
+        """Whom to ping: forgotten members (negative tombstone ids) are listed but never pinged."""
+        return [row.user_id for row in self.rows if row.user_id > 0]
 
 
 def _name(row: LeaderboardRow) -> str:

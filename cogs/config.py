@@ -192,7 +192,8 @@ class Config(commands.Cog):
     def _change_line(self, change: SettingChange) -> str:
         label = SPECS[change.key].label if change.key in SPECS else change.key
         old, new = self._show(change.key, change.old_value), self._show(change.key, change.new_value)
-        return f"{fmt.safe(label)}: {old} → {new} by <@{change.actor_id}> {fmt.when(change.changed_at)}"
+        who = fmt.person(change.actor_id)
+        return f"{fmt.safe(label)}: {old} → {new} by {who} {fmt.when(change.changed_at)}"
 
     @config.command(name="set", description="Change one setting; the change is recorded.")
     @app_commands.describe(

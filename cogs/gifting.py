@@ -40,12 +40,15 @@ ALREADY_ACKNOWLEDGED = 40060  # Discord redelivered an interaction another handl
 
 
 async def close_confirmation(click: discord.Interaction, embed: discord.Embed) -> None:
-    """Replace the confirmation with its outcome. A redelivered click finds it already answered."""
+    """Replace the confirmation with its outcome. A redelivered click finds it already answered.
+    If Discord refuses the reply (429, 5xx, or 10062 once the click expired), the outcome is
+    recorded all the same and a sent gift is still acknowledged in public: only this private
+    note is lost, and an apology would only invite the member to send the gift again."""
     try:
         await click.response.edit_message(embed=embed, view=None, allowed_mentions=NO_PINGS)
     except discord.HTTPException as exc:
         if exc.code != ALREADY_ACKNOWLEDGED:
-            raise
+            log.warning("could not close the gift confirmation of interaction %s: %s", click.id, exc)
 
 
 def confirmation(quote: GiftQuote, creator: Party) -> discord.Embed:

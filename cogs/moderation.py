@@ -174,7 +174,8 @@ class Moderation(commands.Cog):
         page_count = max(1, -(-len(creators) // CREATORS_PER_PAGE))
 
         def line(creator: Creator) -> str:
-            return f"<@{creator.user_id}> · added by <@{creator.added_by}> {fmt.when(creator.added_at)}"
+            added = f"added by {fmt.person(creator.added_by)} {fmt.when(creator.added_at)}"
+            return f"<@{creator.user_id}> · {added}"
 
         async def render(page: int) -> tuple[discord.Embed, int]:
             chunk = creators[page * CREATORS_PER_PAGE : (page + 1) * CREATORS_PER_PAGE]

@@ -66,7 +66,7 @@ def package_line(package: CoinPackage) -> str:
 def promotion_line(promotion: Promotion) -> str:
     line = (
         f"**#{promotion.id}** · +{promotion.percent}% · {fmt.when(promotion.starts_at, 'f')} → "
-        f"{fmt.when(promotion.ends_at, 'f')} · by <@{promotion.created_by}>"
+        f"{fmt.when(promotion.ends_at, 'f')} · by {fmt.person(promotion.created_by)}"
     )
     if promotion.cancelled_at is not None:
         line += f" · cancelled {fmt.when(promotion.cancelled_at)}"
@@ -88,7 +88,8 @@ def shelf_embed(shelf: StoreShelf) -> discord.Embed:
         embed.add_field(
             name="🎉 Promotion",
             value=(
-                f"+{running.percent}% extra coins on every purchase, until {fmt.when(running.ends_at, 'f')} ({fmt.when(running.ends_at)}). "
+                f"+{running.percent}% extra coins on every purchase, until "
+                f"{fmt.when(running.ends_at, 'f')} ({fmt.when(running.ends_at)}). "
                 "The extra coins are promo coins."
             ),
             inline=False,

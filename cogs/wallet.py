@@ -7,12 +7,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import GiftBot
-from bot.economy.models import EntryKind, HistoryEntry
+from bot.economy.models import Balances, EntryKind, HistoryEntry
 from bot.permissions import require_guild
 from bot.ui import format as fmt
 from bot.ui import theme
+from bot.ui.export import send_export, send_pages_with_export
+from bot.ui.ledger import PENDING, kind_label
 from bot.ui.mentions import NO_PINGS
-from bot.ui.views import send_paged
 
 PER_PAGE = 10
 
@@ -21,13 +22,30 @@ def describe(entry: HistoryEntry) -> str:
     if entry.kind is EntryKind.GIFT:
         what = f"{entry.gift_emoji} {fmt.safe(entry.gift_name or '')} ×{entry.count}"
         if entry.coins < 0:
-            return f"Sent {what} to <@{entry.counterparty_id}>"
-        return f"Received {what} from <@{entry.counterparty_id}>"
+            return f"Sent {what} to {fmt.person(entry.counterparty_id)}"
+        return f"Received {what} from {fmt.person(entry.counterparty_id)}"
     if entry.kind is EntryKind.GRANT:
-        return f"Promo grant by <@{entry.counterparty_id}>: {fmt.safe(entry.reason or '')}"
+        return f"Promo grant by {fmt.person(entry.counterparty_id)}: {fmt.safe(entry.reason or '')}"
     if entry.kind is EntryKind.REVOKE:
-        return f"Revoked by <@{entry.counterparty_id}>: {fmt.safe(entry.reason or '')}"
-    return entry.kind.value
+        return f"Revoked by {fmt.person(entry.counterparty_id)}: {fmt.safe(entry.reason or '')}"
+    reason = f": {fmt.safe(entry.reason)}" if entry.reason else ""
+    if entry.kind is EntryKind.PURCHASE:
+        return f"Bought coins{reason}"
+    if entry.kind is EntryKind.PURCHASE_BONUS:
+        return f"Promotion bonus on a purchase{reason}"
+    if entry.kind is EntryKind.REFUND:
+        return f"Refund of a purchase{reason}"
+    if entry.kind is EntryKind.CASHOUT_REQUEST:
+        return "Cash-out requested: set aside until a moderator decides"
+    if entry.kind is EntryKind.CASHOUT_APPROVE:
+        return f"Cash-out paid, approved by {moderator(entry)} · reference{reason}"
+    if entry.kind is EntryKind.CASHOUT_REJECT:
+        return f"Cash-out rejected by {moderator(entry)}, diamonds returned{reason}"
+    return kind_label(entry.kind.value)
+
+
+def moderator(entry: HistoryEntry) -> str:
+    return fmt.person(entry.counterparty_id) if entry.counterparty_id else "a moderator"
 
 
 def amounts(entry: HistoryEntry) -> str:
@@ -36,6 +54,8 @@ def amounts(entry: HistoryEntry) -> str:
         parts.append(f"{theme.COIN} {fmt.signed(entry.coins)}")
     if entry.diamonds:
         parts.append(f"{theme.DIAMOND} {fmt.signed(entry.diamonds)}")
+    if entry.pending:
+        parts.append(f"{PENDING} {fmt.signed(entry.pending)} pending")
     return " · ".join(parts) or "—"
 
 
@@ -53,6 +73,7 @@ class Wallet(commands.Cog):
         embed = discord.Embed(title="Your wallet", colour=theme.INFO)
         embed.add_field(name="Coins", value=fmt.coins(held.coins))
         embed.add_field(name="Diamonds", value=fmt.diamonds(held.diamonds))
+        await self._add_breakdown(embed, interaction.guild_id, interaction.user.id, held)
         embed.set_footer(text="Coins buy gifts; creators earn diamonds. /history shows every change.")
         await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=NO_PINGS)
 
@@ -81,7 +102,39 @@ class Wallet(commands.Cog):
             )
             return embed, result.page_count
 
-        await send_paged(interaction, render, ephemeral=True)
+        async def export(click: discord.Interaction) -> None:
+            await send_export(
+                click,
+                lambda: self.bot.storage.export_member_ledger(guild_id=guild_id, user_id=user_id),
+                what="Your history, one row per entry",
+                filename=f"giftbot-history-{guild_id}-{user_id}.csv",
+            )
+
+        await send_pages_with_export(interaction, render, export)
+
+    async def _add_breakdown(self, embed: discord.Embed, guild_id: int, user_id: int, held: Balances) -> None:
+        """Where the coins and diamonds came from, once any were bought or set aside: only paid
+        diamonds out of the refund window can be cashed out."""
+        if held.paid_coins:
+            embed.add_field(name="Bought coins", value=fmt.coins(held.paid_coins))
+            if held.promo_coins:
+                embed.add_field(name="Promo coins", value=fmt.coins(held.promo_coins))
+        if not (held.paid_diamonds or held.pending_diamonds):
+            return
+        embed.add_field(name="Paid diamonds", value=fmt.diamonds(held.paid_diamonds))
+        if held.promo_diamonds:
+            embed.add_field(
+                name="Promo diamonds", value=f"{fmt.diamonds(held.promo_diamonds)} (not cashable)"
+            )
+        if held.held_diamonds:
+            text = fmt.diamonds(held.held_diamonds)
+            matures = await self.bot.cashouts.next_maturity(guild_id, user_id)
+            if matures is not None:
+                text += f", next cashable {fmt.when(matures)}"
+            embed.add_field(name="Held (refund window)", value=text)
+        if held.pending_diamonds:
+            embed.add_field(name="Pending cash-out", value=fmt.diamonds(held.pending_diamonds))
+        embed.add_field(name="Cashable", value=fmt.diamonds(held.cashable_diamonds))
 
 
 async def setup(bot: GiftBot) -> None:

@@ -386,7 +386,9 @@ def _claw_back(conn: sqlite3.Connection, found: Purchase, at_ms: int) -> Refund:
         if take <= 0:
             continue
         holds.release(conn, guild_id=guild_id, creator_id=creator_id, amount=take, at_ms=at_ms)
-        legs.append(ledger.Leg(f"diamonds:{creator_id}", account, issuer, take, Currency.DIAMOND))
+        # Legs are numbered, not named after the creator: a ledger key must never carry a member's
+        # id, which `giftbot forget` could not take out of the append-only transfers.
+        legs.append(ledger.Leg(f"diamonds:{len(taken) + 1}", account, issuer, take, Currency.DIAMOND))
         taken[creator_id] = take
     unrecovered = (found.coins - took_paid) + (found.bonus_coins - took_bonus)
     # Nothing left to take back: no entry (an entry always moves something), only the record.

@@ -62,6 +62,8 @@ def display_name(user: discord.abc.User) -> str:
     return getattr(user, "display_name", None) or user.name
 
 
-def person(user_id: int) -> str:
+def person(user_id: int | None) -> str:
     """A member as a mention; a forgotten member (a negative tombstone id) as plain words."""
+    if user_id is None:
+        return "someone"
     return f"<@{user_id}>" if user_id > 0 else "a forgotten member"

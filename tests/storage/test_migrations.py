@@ -466,12 +466,18 @@ class FrozenV4Books(FrozenV3Books):
         )
 
 
+class FrozenV5Books(FrozenV4Books):
+    """Version 5: written exactly as version 4. It only added `forgotten_members` and let an
+    entry's actor become a tombstone (`giftbot forget`), which no ordinary write does."""
+
+
 # schema version -> how that version wrote its books. One upgrade case each.
 FROZEN_WRITERS: dict[int, Callable[[sqlite3.Connection], Books]] = {
     1: FrozenV1Books,
     2: FrozenV2Books,
     3: FrozenV3Books,
     4: FrozenV4Books,
+    5: FrozenV5Books,
 }
 
 

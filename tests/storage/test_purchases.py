@@ -395,14 +395,14 @@ async def test_a_refund_after_part_was_spent_claws_back_the_diamonds_and_never_g
         [
             (f"refund:{facts.id}#coins", f"{ALICE}:coins_paid", "0:store", "coin", 53),
             (
-                f"refund:{facts.id}#diamonds:{CAROL}",
+                f"refund:{facts.id}#diamonds:1",  # creators in id order: Carol, then Dave
                 f"{CAROL}:diamonds_paid",
                 "0:diamond_issuer",
                 "diamond",
                 147,
             ),
             (
-                f"refund:{facts.id}#diamonds:{DAVE}",
+                f"refund:{facts.id}#diamonds:2",
                 f"{DAVE}:diamonds_paid",
                 "0:diamond_issuer",
                 "diamond",
