@@ -1,7 +1,8 @@
 # giftbot: every target sets up .venv on first use, so on a fresh machine the command alone is enough.
 #
 #   make demo    a scripted session against SimCord's in-memory Discord (no token needed)
-#   make test    lint, format check, type check, Dockerfile lint, tests and the demo
+#   make test    lint, format check, type check, Dockerfile lint, tests, the demo, a quick bench
+#   make bench   the benchmark suite: prints a table, writes bench/results.json (docs/benchmarks.md)
 #   make run     the real bot (needs DISCORD_TOKEN; see README.md)
 #   make clean   remove the venv and caches (never the database in data/)
 
@@ -15,7 +16,7 @@ STAMP := $(VENV)/.installed-$(firstword $(shell cksum pyproject.toml))
 DEMO_LOG := $(VENV)/demo.log
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint typecheck dockerlint pytest demo-check run clean
+.PHONY: help install demo test lint typecheck dockerlint pytest demo-check bench bench-check run clean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -31,7 +32,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m demo
 
-test: lint typecheck dockerlint pytest demo-check
+test: lint typecheck dockerlint pytest demo-check bench-check
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -52,9 +53,16 @@ demo-check: $(STAMP)
 	@$(PY) -m demo > $(DEMO_LOG) 2>&1 || { cat $(DEMO_LOG); echo "make test: the demo failed (above)"; exit 1; }
 	@echo "demo ok ($$(wc -l < $(DEMO_LOG)) lines in $(DEMO_LOG))"
 
+bench: $(STAMP)
+	$(PY) -m bench
+
+# Every benchmark step at toy sizes (under a minute), so the suite never rots; its figures don't count.
+bench-check: $(STAMP)
+	$(PY) -m bench --quick
+
 run: $(STAMP)
 	$(BIN)/giftbot run
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build dist *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis build dist *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

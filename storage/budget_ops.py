@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
+from typing import Any
 
 from bot.economy.budget import DEFAULT_THRESHOLDS, Budget, BudgetState, Mode, parse_thresholds
 from bot.economy.clock import from_millis, to_millis
@@ -94,6 +95,27 @@ def load_budget(
         "pending_from, thresholds FROM budgets WHERE guild_id = ? AND user_id = ?",
         (guild_id, user_id),
     ).fetchone()
+    return _stored_budget(row, default)
+
+
+def spending_rules(
+    conn: sqlite3.Connection, guild_id: int, user_id: int, default: Budget | None
+) -> tuple[MemberPrefs, StoredBudget]:
+    """A member's preferences and budget in one lookup: every gift reads both."""
+    row = conn.execute(
+        "SELECT p.user_id, p.timezone, p.weekly_digest, p.low_balance_below, p.age_confirmed_at, "
+        "b.user_id, b.limit_coins, b.period, b.mode, b.pending_limit, b.pending_period, b.pending_mode, "
+        "b.pending_clear, b.pending_from, b.thresholds "
+        "FROM (SELECT ? AS guild_id, ? AS user_id) m "
+        "LEFT JOIN member_prefs p ON p.guild_id = m.guild_id AND p.user_id = m.user_id "
+        "LEFT JOIN budgets b ON b.guild_id = m.guild_id AND b.user_id = m.user_id",
+        (guild_id, user_id),
+    ).fetchone()
+    prefs = MemberPrefs() if row[0] is None else MemberPrefs(row[1], bool(row[2]), row[3], row[4])
+    return prefs, _stored_budget(None if row[5] is None else row[6:], default)
+
+
+def _stored_budget(row: tuple[Any, ...] | None, default: Budget | None) -> StoredBudget:
     if row is None:
         return StoredBudget(BudgetState(current=default), DEFAULT_THRESHOLDS, own=False)
     state = BudgetState(
@@ -153,18 +175,49 @@ def spent(conn: sqlite3.Connection, guild_id: int, user_id: int, period: Period,
     return int(row[0]) if row else 0
 
 
+_COUNT = (
+    "INSERT INTO spend_counters (guild_id, user_id, period, period_start, spent) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (guild_id, user_id, period, period_start) DO UPDATE SET "
+    "spent = spend_counters.spent + excluded.spent"
+)
+
+# (guild, member, period, period start)
+CounterKey = tuple[int, int, str, int]
+
+
+class Spending:
+    """Spend-counter additions of many gifts, merged by counter, written with one executemany."""
+
+    __slots__ = ("counters",)
+
+    def __init__(self) -> None:
+        self.counters: dict[CounterKey, int] = {}
+
+    def add(self, *, guild_id: int, user_id: int, coins: int, at_ms: int, timezone: str) -> None:
+        self.add_at(guild_id, user_id, coins, rollups.buckets(at_ms, timezone))
+
+    def add_at(self, guild_id: int, user_id: int, coins: int, starts: dict[Period, int]) -> None:
+        """One gift, its buckets already worked out (see rollups.buckets)."""
+        counters = self.counters
+        for period in COUNTED:
+            key = (guild_id, user_id, period.value, starts[period])
+            counters[key] = counters.get(key, 0) + coins
+
+    def pending(self, key: CounterKey) -> int:
+        return self.counters.get(key, 0)
+
+    def write(self, conn: sqlite3.Connection) -> None:
+        if self.counters:
+            conn.executemany(_COUNT, [(*key, spent) for key, spent in self.counters.items()])
+            self.counters = {}
+
+
 def count_spend(
     conn: sqlite3.Connection, *, guild_id: int, user_id: int, coins: int, at_ms: int, timezone: str
 ) -> None:
-    conn.executemany(
-        "INSERT INTO spend_counters (guild_id, user_id, period, period_start, spent) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT (guild_id, user_id, period, period_start) DO UPDATE SET "
-        "spent = spend_counters.spent + excluded.spent",
-        [
-            (guild_id, user_id, period.value, rollups.period_start(period, at_ms, timezone), coins)
-            for period in COUNTED
-        ],
-    )
+    spending = Spending()
+    spending.add(guild_id=guild_id, user_id=user_id, coins=coins, at_ms=at_ms, timezone=timezone)
+    spending.write(conn)
 
 
 def rebuild_counters(conn: sqlite3.Connection, guild_id: int, user_id: int | None = None) -> None:
@@ -180,6 +233,7 @@ def rebuild_counters(conn: sqlite3.Connection, guild_id: int, user_id: int | Non
     else:
         conn.execute("DELETE FROM spend_counters WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
         senders = [user_id]
+    spending = Spending()
     for sender in senders:
         timezone = member_timezone(conn, guild_id, sender)
         for coins, at_ms in conn.execute(
@@ -187,7 +241,10 @@ def rebuild_counters(conn: sqlite3.Connection, guild_id: int, user_id: int | Non
             "WHERE guild_id = ? AND sender_id = ? ORDER BY entry_id",
             (guild_id, sender),
         ).fetchall():
-            count_spend(conn, guild_id=guild_id, user_id=sender, coins=coins, at_ms=at_ms, timezone=timezone)
+            spending.add(guild_id=guild_id, user_id=sender, coins=coins, at_ms=at_ms, timezone=timezone)
+        if len(spending.counters) > 100_000:
+            spending.write(conn)
+    spending.write(conn)
 
 
 def rebuild_all_counters(conn: sqlite3.Connection) -> None:

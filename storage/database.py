@@ -17,6 +17,7 @@ from typing import Literal, TypeVar
 
 import aiosqlite
 
+from .checkpointer import BACKSTOP, Checkpointer
 from .group_commit import GroupCommitWriter
 from .migrate import apply_migrations
 
@@ -43,7 +44,10 @@ class Database:
         self.path = Path(path)
         self.synchronous = synchronous
         self._conn: aiosqlite.Connection | None = None
-        self.writer = GroupCommitWriter(self._run_in_thread)
+        # WAL checkpoints run beside the writer, not inside its commits (storage/checkpointer.py).
+        self.checkpointer = None if str(path) == ":memory:" else Checkpointer(self.path)
+        after_commit = self.checkpointer.kick if self.checkpointer else None
+        self.writer = GroupCommitWriter(self._run_in_thread, after_commit=after_commit)
 
     async def open(self) -> list[str]:
         """Connect, configure and migrate. Returns the migrations applied."""
@@ -56,6 +60,8 @@ class Database:
         self._conn = await pending
         try:
             await self._run_in_thread(lambda conn: configure(conn, synchronous=self.synchronous))
+            if self.checkpointer is not None:
+                await self._run_in_thread(lambda conn: conn.execute(BACKSTOP))
             applied = await self._run_in_thread(apply_migrations)
         except BaseException:
             # e.g. a database from a newer giftbot: close, or aiosqlite's thread keeps the process alive
@@ -69,6 +75,8 @@ class Database:
         if self._conn is None:
             return
         await self.writer.wait_idle()
+        if self.checkpointer is not None:
+            await self.checkpointer.close()
         conn, self._conn = self._conn, None
         await conn.close()
 

@@ -5,6 +5,11 @@ single hop to the database thread: one BEGIN, one SAVEPOINT per operation, one C
 refused operation rolls back to its own savepoint, so it never fails its neighbours, and every
 caller gets its own result only after the batch has committed.
 
+Gifts go further (storage/batch.py): they share the batch's lookups and hold back the writes
+that merge (rollups, counters, system balances…) until just before COMMIT. Should writing those
+out ever fail, the whole batch is rolled back and run again with each operation writing its
+own at once, so even then only the operation at fault fails.
+
 The writer task starts on demand and exits as soon as the queue is empty, so nothing waits
 forever (which would stall SimCord's settle()).
 """
@@ -17,6 +22,8 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, TypeVar
 
+from .batch import Batch, Batching, joins
+
 T = TypeVar("T")
 Operation = Callable[[sqlite3.Connection], Any]
 Runner = Callable[[Callable[[sqlite3.Connection], Any]], Awaitable[Any]]
@@ -24,20 +31,34 @@ Runner = Callable[[Callable[[sqlite3.Connection], Any]], Awaitable[Any]]
 
 def apply_batch(conn: sqlite3.Connection, operations: list[Operation]) -> list[tuple[bool, Any]]:
     """Run operations in one transaction; each gets (True, result) or (False, exception)."""
+    try:
+        return _run_batch(conn, operations, merged=True)
+    except _WriteOutFailed:
+        # A held-back write failed: a bug, not a refusal. Once more, each writing its own.
+        return _run_batch(conn, operations, merged=False)
+
+
+class _WriteOutFailed(Exception):
+    """Writing out a batch's held-back writes failed; the transaction was rolled back."""
+
+
+def _run_batch(
+    conn: sqlite3.Connection, operations: list[Operation], *, merged: bool
+) -> list[tuple[bool, Any]]:
     outcomes: list[tuple[bool, Any]] = []
+    batch = Batch(conn)
     conn.execute("BEGIN IMMEDIATE")
     try:
-        for operation in operations:
-            conn.execute("SAVEPOINT op")
-            try:
-                result = operation(conn)
-            except Exception as exc:  # refused or failed: undo this operation only
-                conn.execute("ROLLBACK TO op")
-                conn.execute("RELEASE op")
-                outcomes.append((False, exc))
-            else:
-                conn.execute("RELEASE op")
-                outcomes.append((True, result))
+        with Batching(batch):
+            for operation in operations:
+                joining = merged and joins(operation)
+                if not joining:  # it may read or change what the batch holds: write it out first
+                    _write_out(batch)
+                    batch.forget()
+                outcomes.append(_run_one(conn, batch, operation, write_now=not merged))
+                if not joining:
+                    batch.forget()
+            _write_out(batch)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
@@ -46,10 +67,56 @@ def apply_batch(conn: sqlite3.Connection, operations: list[Operation]) -> list[t
     return outcomes
 
 
+def _run_one(
+    conn: sqlite3.Connection, batch: Batch, operation: Operation, *, write_now: bool
+) -> tuple[bool, Any]:
+    conn.execute("SAVEPOINT op")
+    batch.begin()
+    try:
+        result = operation(conn)
+    except Exception as exc:  # refused or failed: undo this operation only
+        batch.end(kept=False)
+        return _undo(conn, exc)
+    if write_now:
+        try:
+            batch.end(kept=True)
+            batch.write()  # inside the savepoint: a failure here is this operation's alone
+        except Exception as exc:
+            batch.discard()
+            return _undo(conn, exc)
+    else:
+        try:
+            batch.end(kept=True)
+        except Exception as exc:
+            raise _WriteOutFailed() from exc
+    conn.execute("RELEASE op")
+    return (True, result)
+
+
+def _undo(conn: sqlite3.Connection, exc: Exception) -> tuple[bool, Any]:
+    conn.execute("ROLLBACK TO op")
+    conn.execute("RELEASE op")
+    return (False, exc)
+
+
+def _write_out(batch: Batch) -> None:
+    try:
+        batch.write()
+    except Exception as exc:
+        raise _WriteOutFailed() from exc
+
+
 class GroupCommitWriter:
-    def __init__(self, run_in_db_thread: Runner, *, max_batch: int = 256) -> None:
+    def __init__(
+        self,
+        run_in_db_thread: Runner,
+        *,
+        max_batch: int = 256,
+        after_commit: Callable[[int], None] | None = None,
+    ) -> None:
         self._run = run_in_db_thread
         self._max_batch = max_batch
+        self._after_commit = after_commit
         self._queue: list[tuple[Operation, asyncio.Future[Any]]] = []
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
@@ -78,6 +145,8 @@ class GroupCommitWriter:
                     continue
                 self.batches += 1
                 self.operations += len(batch)
+                if self._after_commit is not None:
+                    self._after_commit(len(batch))
                 for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
                     if future.done():  # the caller gave up waiting; the work is committed anyway
                         continue

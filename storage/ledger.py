@@ -100,6 +100,16 @@ def system_account(conn: sqlite3.Connection, guild_id: int, code: str) -> int:
     return int(row[0])
 
 
+def system_accounts(conn: sqlite3.Connection, guild_id: int) -> dict[str, int]:
+    """Every system account of the guild, code -> id, in one lookup."""
+    return {
+        str(code): int(account_id)
+        for code, account_id in conn.execute(
+            "SELECT code, id FROM accounts WHERE guild_id = ? AND owner_id = ?", (guild_id, SYSTEM_OWNER)
+        ).fetchall()
+    }
+
+
 def member_account(conn: sqlite3.Connection, guild_id: int, user_id: int, code: str, at_ms: int) -> int:
     """The member's account for `code` (one of MEMBER_ACCOUNTS), opened on first use."""
     if user_id == SYSTEM_OWNER:
@@ -160,6 +170,26 @@ def find_entry(conn: sqlite3.Connection, key: str, kind: str) -> int | None:
     return int(row[0])
 
 
+def insert_entry(
+    conn: sqlite3.Connection,
+    *,
+    guild_id: int,
+    key: str,
+    kind: str,
+    actor_id: int,
+    reason: str | None,
+    at_ms: int,
+) -> int | None:
+    """Write an entry row under `key`; None when the key is already taken (a replay, or a bug:
+    see find_entry). One statement: the UNIQUE key is the check."""
+    row = conn.execute(
+        "INSERT INTO entries (guild_id, idempotency_key, kind, actor_id, reason, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+        (guild_id, key, kind, actor_id, reason, at_ms),
+    ).fetchone()
+    return int(row[0]) if row else None
+
+
 def post_entry(
     conn: sqlite3.Connection,
     *,
@@ -201,25 +231,28 @@ def post_entry(
 
 
 def _move(conn: sqlite3.Connection, leg: Leg) -> None:
-    if leg.amount <= 0:
-        raise ValueError("a transfer moves a positive amount")
-    debited = conn.execute(
-        "UPDATE accounts SET balance = balance - ? "
-        "WHERE id = ? AND currency = ? AND (non_negative = 0 OR balance >= ?)",
-        (leg.amount, leg.debit_account_id, leg.currency.value, leg.amount),
-    ).rowcount
-    if not debited:
-        row = conn.execute(
-            "SELECT balance, currency FROM accounts WHERE id = ?", (leg.debit_account_id,)
-        ).fetchone()
-        if row is None or row[1] != leg.currency.value:
-            raise ValueError(f"account {leg.debit_account_id} cannot be debited in {leg.currency}")
-        if leg.currency is Currency.COIN:
-            raise InsufficientCoins(balance=int(row[0]), needed=leg.amount)
-        raise InsufficientDiamonds(balance=int(row[0]), needed=leg.amount)
+    debit(conn, leg.debit_account_id, leg.amount, leg.currency)
     credited = conn.execute(
         "UPDATE accounts SET balance = balance + ? WHERE id = ? AND currency = ?",
         (leg.amount, leg.credit_account_id, leg.currency.value),
     ).rowcount
     if not credited:
         raise ValueError(f"account {leg.credit_account_id} cannot be credited in {leg.currency}")
+
+
+def debit(conn: sqlite3.Connection, account_id: int, amount: int, currency: Currency) -> None:
+    """Take `amount` out of an account: the check and the write are one conditional UPDATE."""
+    if amount <= 0:
+        raise ValueError("a transfer moves a positive amount")
+    debited = conn.execute(
+        "UPDATE accounts SET balance = balance - ? "
+        "WHERE id = ? AND currency = ? AND (non_negative = 0 OR balance >= ?)",
+        (amount, account_id, currency.value, amount),
+    ).rowcount
+    if not debited:
+        row = conn.execute("SELECT balance, currency FROM accounts WHERE id = ?", (account_id,)).fetchone()
+        if row is None or row[1] != currency.value:
+            raise ValueError(f"account {account_id} cannot be debited in {currency}")
+        if currency is Currency.COIN:
+            raise InsufficientCoins(balance=int(row[0]), needed=amount)
+        raise InsufficientDiamonds(balance=int(row[0]), needed=amount)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 from bot.economy.budget import Budget, BudgetExceeded, GiftTooLarge, SpendCheck, SpendPolicy, check_spend
 from bot.economy.clock import from_millis
@@ -12,6 +14,8 @@ from bot.economy.models import Currency, EntryKind, GiftItem, GiftReceipt, Recei
 from bot.economy.money import gift_cost, split_gift, tag_gift
 
 from . import audit_trail, budget_ops, holds, ledger, rollups
+from . import batch as batches
+from .batch import Batch, joins_batches
 from .catalogue_ops import gift_from_row
 
 
@@ -83,13 +87,29 @@ def promo_transfer(
     )
 
 
-def _gift_receipt(conn: sqlite3.Connection, entry_id: int, *, replayed: bool) -> GiftReceipt:
+def _gift_receipt(conn: sqlite3.Connection, entry_id: int, *, replayed: bool, batch: Batch) -> GiftReceipt:
     row = conn.execute(
         "SELECT g.sender_id, g.creator_id, g.count, g.coins, g.diamonds, g.created_at, g.guild_id, "
         "g.paid_coins, g.paid_diamonds, c.id, c.guild_id, c.name, c.emoji, c.price, c.enabled, c.comboable "
         "FROM gift_events g JOIN catalogue c ON c.id = g.gift_id WHERE g.entry_id = ?",
         (entry_id,),
     ).fetchone()
+    if row is None and (event := batch.pending_gift_event(entry_id)) is not None:
+        # Sent earlier in this same batch: its event is still held back (storage/batch.py).
+        gift_row = _catalogue_row(conn, event[1], event[4])
+        assert gift_row is not None
+        row = (
+            event[2],
+            event[3],
+            event[8],
+            event[9],
+            event[10],
+            event[12],
+            event[1],
+            event[13],
+            event[14],
+            *gift_row,
+        )
     sender_id, creator_id, count, coins, diamonds, created_at, guild_id, paid_coins, paid_diamonds = row[:9]
     gift = gift_from_row(row[9:])
     return GiftReceipt(
@@ -109,6 +129,30 @@ def _gift_receipt(conn: sqlite3.Connection, entry_id: int, *, replayed: bool) ->
     )
 
 
+def _catalogue_row(conn: sqlite3.Connection, guild_id: int, gift_id: int) -> tuple[Any, ...] | None:
+    return conn.execute(
+        "SELECT id, guild_id, name, emoji, price, enabled, comboable FROM catalogue "
+        "WHERE id = ? AND guild_id = ?",
+        (gift_id, guild_id),
+    ).fetchone()
+
+
+def _is_creator(conn: sqlite3.Connection, guild_id: int, user_id: int) -> bool:
+    found = conn.execute("SELECT 1 FROM creators WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
+    return found.fetchone() is not None
+
+
+# The common case in one statement: the whole price comes out of promo coins. The conditional
+# UPDATE is the balance check, and RETURNING hands back the account and both balances.
+_SPEND_PROMO = (
+    "UPDATE accounts SET balance = balance - ? "
+    "WHERE guild_id = ? AND owner_id = ? AND code = 'coins_promo' AND balance >= ? "
+    "RETURNING id, balance, (SELECT p.balance FROM accounts p "
+    "WHERE p.guild_id = accounts.guild_id AND p.owner_id = accounts.owner_id AND p.code = 'coins_paid')"
+)
+
+
+@joins_batches
 def send_gift(
     conn: sqlite3.Connection,
     *,
@@ -129,75 +173,136 @@ def send_gift(
     """The sender pays price × count; the creator gets the share as diamonds; the platform the rest.
 
     The gift's price, whether it is enabled and whether the recipient is a creator are all read
-    inside the transaction, so a concurrent catalogue edit cannot be half-applied.
+    inside the transaction, so a concurrent catalogue edit cannot be half-applied. Inside group
+    commit the gift joins the batch (storage/batch.py); called on its own it writes everything
+    before returning.
     """
-    if (existing := ledger.find_entry(conn, key, EntryKind.GIFT)) is not None:
-        return _gift_receipt(conn, existing, replayed=True)
+    gift = _Gift(
+        guild_id=guild_id,
+        sender_id=sender_id,
+        sender_name=sender_name,
+        creator_id=creator_id,
+        creator_name=creator_name,
+        gift_id=gift_id,
+        count=count,
+        share_percent=share_percent,
+        channel_id=channel_id,
+        key=key,
+        at_ms=at_ms,
+        policy=policy or SpendPolicy(),
+        hold_days=hold_days,
+    )
+    batch = batches.current()
+    if batch is None:
+        with Batch(conn) as alone:
+            return _send(conn, alone, gift)
+    return _send(conn, batch, gift)
+
+
+@dataclass(frozen=True, slots=True)
+class _Gift:
+    guild_id: int
+    sender_id: int
+    sender_name: str
+    creator_id: int
+    creator_name: str
+    gift_id: int
+    count: int
+    share_percent: int
+    channel_id: int | None
+    key: str
+    at_ms: int
+    policy: SpendPolicy
+    hold_days: int
+
+
+def _send(conn: sqlite3.Connection, batch: Batch, g: _Gift) -> GiftReceipt:
+    guild_id, sender_id, creator_id, at_ms = g.guild_id, g.sender_id, g.creator_id, g.at_ms
+    # The entry first: its UNIQUE key is the replay check. A refusal below rolls it back.
+    entry_id = ledger.insert_entry(
+        conn, guild_id=guild_id, key=g.key, kind=EntryKind.GIFT, actor_id=sender_id, reason=None, at_ms=at_ms
+    )
+    if entry_id is None:
+        existing = ledger.find_entry(conn, g.key, EntryKind.GIFT)  # refuses a key of another kind
+        assert existing is not None
+        return _gift_receipt(conn, existing, replayed=True, batch=batch)
     # No ensure_guild here: the gift must be in this guild's catalogue, which exists only once
     # the guild's books were opened, so a gift never needs to open them.
-    # Read here, not passed in: a timezone change committed a moment ago re-bucketed every
-    # rollup, and this gift must land in the new buckets too.
-    timezone = rollups.guild_timezone(conn, guild_id)
-    row = conn.execute(
-        "SELECT id, guild_id, name, emoji, price, enabled, comboable FROM catalogue "
-        "WHERE id = ? AND guild_id = ?",
-        (gift_id, guild_id),
-    ).fetchone()
+    # Read in the transaction, not passed in: a timezone change committed a moment ago
+    # re-bucketed every rollup, and this gift must land in the new buckets too.
+    timezone = batch.lookup(("timezone", guild_id), lambda: rollups.guild_timezone(conn, guild_id))
+    row = batch.lookup(("gift", guild_id, g.gift_id), lambda: _catalogue_row(conn, guild_id, g.gift_id))
     if row is None:
-        raise UnknownGift(str(gift_id))
+        raise UnknownGift(str(g.gift_id))
     gift: GiftItem = gift_from_row(row)
     if not gift.enabled:
         raise GiftDisabled(gift.name)
-    if not conn.execute(
-        "SELECT 1 FROM creators WHERE guild_id = ? AND user_id = ?", (guild_id, creator_id)
-    ).fetchone():
-        raise NotACreator(creator_name)
-    split = split_gift(gift_cost(gift.price, count), share_percent)
-    policy = policy or SpendPolicy()
-    if policy.max_gift_coins is not None and split.coins > policy.max_gift_coins:
-        raise GiftTooLarge(coins=split.coins, maximum=policy.max_gift_coins)
-    spend = _check_budget(conn, guild_id, sender_id, split.coins, at_ms, timezone, policy)
+    if not batch.lookup(("creator", guild_id, creator_id), lambda: _is_creator(conn, guild_id, creator_id)):
+        raise NotACreator(g.creator_name)
+    split = split_gift(gift_cost(gift.price, g.count), g.share_percent)
+    if g.policy.max_gift_coins is not None and split.coins > g.policy.max_gift_coins:
+        raise GiftTooLarge(coins=split.coins, maximum=g.policy.max_gift_coins)
+    spend = _check_budget(conn, batch, guild_id, sender_id, split.coins, at_ms, timezone, g.policy)
 
-    promo_coins, paid_coins = ledger.wallet_coins(conn, guild_id, sender_id)
-    if promo_coins + paid_coins < split.coins:
-        raise InsufficientCoins(balance=promo_coins + paid_coins, needed=split.coins)
-    tagged = tag_gift(split, promo_available=promo_coins, share_percent=share_percent)
-    sink = ledger.system_account(conn, guild_id, "gift_sink")
+    system = batch.lookup(("system", guild_id), lambda: ledger.system_accounts(conn, guild_id))
+    sink = system["gift_sink"]
     legs: list[ledger.Leg] = []
-    # Promo legs keep the names they had before coins were tagged ("coins", "diamonds").
-    for leg, code, amount in (
-        ("coins", "coins_promo", tagged.promo_coins),
-        ("paid_coins", "coins_paid", tagged.paid_coins),
-    ):
-        if amount:
-            wallet = ledger.member_account(conn, guild_id, sender_id, code, at_ms)
-            legs.append(ledger.Leg(leg, wallet, sink, amount, Currency.COIN))
+    spent = conn.execute(_SPEND_PROMO, (split.coins, guild_id, sender_id, split.coins)).fetchone()
+    if spent is not None:  # all promo
+        wallet, promo_after, paid_after = spent
+        balance_after = promo_after + (paid_after or 0)
+        tagged = tag_gift(split, promo_available=split.coins, share_percent=g.share_percent)
+        legs.append(ledger.Leg("coins", wallet, sink, split.coins, Currency.COIN))
+    else:
+        promo_coins, paid_coins = ledger.wallet_coins(conn, guild_id, sender_id)
+        if promo_coins + paid_coins < split.coins:
+            raise InsufficientCoins(balance=promo_coins + paid_coins, needed=split.coins)
+        tagged = tag_gift(split, promo_available=promo_coins, share_percent=g.share_percent)
+        balance_after = promo_coins + paid_coins - split.coins
+        # Promo legs keep the names they had before coins were tagged ("coins", "diamonds").
+        for name, code, amount in (
+            ("coins", "coins_promo", tagged.promo_coins),
+            ("paid_coins", "coins_paid", tagged.paid_coins),
+        ):
+            if amount:
+                account = ledger.member_account(conn, guild_id, sender_id, code, at_ms)
+                ledger.debit(conn, account, amount, Currency.COIN)
+                legs.append(ledger.Leg(name, account, sink, amount, Currency.COIN))
+    batch.add("balance", sink, split.coins)
     if split.platform_coins:
-        fee = ledger.system_account(conn, guild_id, "platform_fee")
+        fee = system["platform_fee"]
         legs.append(ledger.Leg("platform", sink, fee, split.platform_coins, Currency.COIN))
+        batch.add("balance", sink, -split.platform_coins)
+        batch.add("balance", fee, split.platform_coins)
     if split.diamonds:
-        issuer = ledger.system_account(conn, guild_id, "diamond_issuer")
-        for leg, code, amount in (
+        issuer = system["diamond_issuer"]
+        batch.add("balance", issuer, -split.diamonds)
+        for name, code, amount in (
             ("diamonds", "diamonds_promo", tagged.promo_diamonds),
             ("paid_diamonds", "diamonds_paid", tagged.paid_diamonds),
         ):
             if amount:
-                account = ledger.member_account(conn, guild_id, creator_id, code, at_ms)
-                legs.append(ledger.Leg(leg, issuer, account, amount, Currency.DIAMOND))
-    entry_id = ledger.post_entry(
-        conn,
-        guild_id=guild_id,
-        key=key,
-        kind=EntryKind.GIFT,
-        actor_id=sender_id,
-        reason=None,
-        at_ms=at_ms,
-        legs=legs,
-    )
-    conn.execute(
-        "INSERT INTO gift_events (entry_id, guild_id, sender_id, creator_id, gift_id, gift_name, "
-        "gift_emoji, unit_price, count, coins, diamonds, channel_id, created_at, paid_coins, paid_diamonds) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                account = batch.lookup(
+                    ("account", guild_id, creator_id, code),
+                    partial(ledger.member_account, conn, guild_id, creator_id, code, at_ms),
+                )
+                legs.append(ledger.Leg(name, issuer, account, amount, Currency.DIAMOND))
+                batch.add("balance", account, amount)
+    for leg in legs:
+        batch.add(
+            "transfer",
+            (
+                entry_id,
+                f"{g.key}#{leg.name}",
+                guild_id,
+                leg.currency.value,
+                leg.debit_account_id,
+                leg.credit_account_id,
+                leg.amount,
+                at_ms,
+            ),
+        )
+    batch.add_gift(
         (
             entry_id,
             guild_id,
@@ -207,46 +312,28 @@ def send_gift(
             gift.name,
             gift.emoji,
             gift.price,
-            count,
+            g.count,
             split.coins,
             split.diamonds,
-            channel_id,
+            g.channel_id,
             at_ms,
             tagged.paid_coins,
             tagged.paid_diamonds,
         ),
+        timezone=timezone,
+        spend_timezone=spend.timezone,
     )
     if tagged.paid_diamonds:
-        holds.hold(
-            conn,
-            guild_id=guild_id,
-            creator_id=creator_id,
-            amount=tagged.paid_diamonds,
-            matures_at_ms=holds.maturity(at_ms, hold_days),
-        )
-    remember_names(conn, guild_id, {sender_id: sender_name, creator_id: creator_name}, at_ms)
-    rollups.add_gift(
-        conn,
-        guild_id=guild_id,
-        sender_id=sender_id,
-        creator_id=creator_id,
-        coins=split.coins,
-        diamonds=split.diamonds,
-        entry_id=entry_id,
-        at_ms=at_ms,
-        timezone=timezone,
-    )
-    budget_ops.count_spend(
-        conn, guild_id=guild_id, user_id=sender_id, coins=split.coins, at_ms=at_ms, timezone=spend.timezone
-    )
-    balance_after = promo_coins + paid_coins - split.coins
+        batch.add("hold", (guild_id, creator_id, holds.maturity(at_ms, g.hold_days)), tagged.paid_diamonds)
+    batch.add("name", guild_id, sender_id, g.sender_name[:100], at_ms)
+    batch.add("name", guild_id, creator_id, g.creator_name[:100], at_ms)
     _owe_reminders(
         conn, guild_id, sender_id, spend, entry_id, balance_after + split.coins, balance_after, at_ms
     )
     return GiftReceipt(
         entry_id=entry_id,
         gift=gift,
-        count=count,
+        count=g.count,
         coins=split.coins,
         diamonds=split.diamonds,
         platform_coins=split.platform_coins,
@@ -273,6 +360,7 @@ class _Spend:
 
 def _check_budget(
     conn: sqlite3.Connection,
+    batch: Batch,
     guild_id: int,
     sender_id: int,
     coins: int,
@@ -280,15 +368,19 @@ def _check_budget(
     guild_timezone: str,
     policy: SpendPolicy,
 ) -> _Spend:
-    """The budget check, in the gift's transaction: concurrent gifts can never overshoot."""
-    prefs = budget_ops.prefs(conn, guild_id, sender_id)
+    """The budget check, in the gift's transaction: concurrent gifts can never overshoot, and
+    gifts earlier in the same batch count although their counters are not written yet."""
+    prefs, stored = batch.lookup(
+        ("spending", guild_id, sender_id, policy.default_budget),
+        lambda: budget_ops.spending_rules(conn, guild_id, sender_id, policy.default_budget),
+    )
     timezone = prefs.timezone or guild_timezone
-    stored = budget_ops.load_budget(conn, guild_id, sender_id, policy.default_budget)
     budget = stored.state.effective(from_millis(at_ms))
     bucket = spent_before = 0
     if budget is not None:
-        bucket = rollups.period_start(budget.period, at_ms, timezone)
+        bucket = rollups.buckets(at_ms, timezone)[budget.period]
         spent_before = budget_ops.spent(conn, guild_id, sender_id, budget.period, bucket)
+        spent_before += batch.pending_spend((guild_id, sender_id, budget.period.value, bucket))
     check = check_spend(budget, spent_before=spent_before, coins=coins, thresholds=stored.thresholds)
     if budget is not None and not check.allowed:
         raise BudgetExceeded(

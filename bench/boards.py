@@ -1,0 +1,67 @@
+"""Leaderboard latency: the top 10 of every board and period, as /leaderboard asks for it."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.economy.models import Board
+from bot.economy.periods import Period
+from bot.economy.service import EconomyService
+from storage import Storage
+
+from .config import GUILD_ID, NOW
+from .stats import TickingClock, percentile
+
+
+@dataclass(frozen=True, slots=True)
+class BoardTiming:
+    board: str
+    period: str
+    p50_ms: float
+    p95_ms: float
+    rows: int
+
+
+def busiest_creator(db: Path) -> int:
+    """The creator with the most supporters of all time: the longest 'supporters' board."""
+    conn = sqlite3.connect(db)
+    try:
+        row = conn.execute(
+            "SELECT creator_id FROM leaderboard_totals WHERE guild_id = ? AND board = 'supporters' "
+            "AND period = 'all' GROUP BY creator_id ORDER BY COUNT(*) DESC LIMIT 1",
+            (GUILD_ID,),
+        ).fetchone()
+        return int(row[0]) if row else 0
+    finally:
+        conn.close()
+
+
+async def measure_boards(db: Path, repeats: int) -> list[BoardTiming]:
+    """Each board and period `repeats` times, through EconomyService.board (what the cog calls)."""
+    creator = busiest_creator(db)
+    storage = Storage(db)
+    await storage.open()
+    service = EconomyService(storage, now=TickingClock(NOW))
+    timings = []
+    try:
+        for board in Board:
+            scope = creator if board is Board.SUPPORTERS else 0
+            for period in Period:
+                samples = []
+                rows = 0
+                for _ in range(repeats):
+                    started = time.perf_counter()
+                    page = await service.board(GUILD_ID, period, board, creator_id=scope)
+                    samples.append((time.perf_counter() - started) * 1000)
+                    rows = len(page.rows)
+                timings.append(
+                    BoardTiming(
+                        board.value, period.value, percentile(samples, 50), percentile(samples, 95), rows
+                    )
+                )
+    finally:
+        await storage.close()
+    return timings
