@@ -29,6 +29,7 @@ from discord.ext import tasks
 from bot.economy.cashouts import CashoutStatus
 from bot.economy.clock import from_millis
 from bot.economy.retry import backoff
+from bot.loop_timing import MIN_SLEEP, wake_by
 from bot.ui import format as fmt
 from bot.ui import theme
 from bot.ui.mentions import NO_PINGS
@@ -48,7 +49,6 @@ PERMANENT_ATTEMPTS = 3  # a channel that is gone, or that the bot may not post i
 HISTORY_LOOKBACK = 25  # recent messages a retry searches for the post an earlier attempt made
 TICK = timedelta(minutes=1)
 IDLE = timedelta(days=1)  # the longest the loop sleeps (a safety net): pokes wake it sooner
-MIN_SLEEP = 1.0
 REASON_LIMIT = 300
 
 NEEDED = {"view_channel": "View Channel", "send_messages": "Send Messages", "embed_links": "Embed Links"}
@@ -232,13 +232,7 @@ class AuditSender:
             log.exception("audit pass after a poke failed")
 
     def _wake_by(self, moment: datetime) -> None:
-        if self._base is None or self._in_pass or not self.loop.is_running():
-            return  # the first pass, or the one under way, looks at the outbox when it runs
-        upcoming = self.loop.next_iteration
-        if upcoming is not None and upcoming <= moment:
-            return
-        # The loop's next run is (this iteration's start + interval).
-        self.loop.change_interval(seconds=max((moment - self._base).total_seconds(), MIN_SLEEP))
+        wake_by(self.loop, started=self._base, in_pass=self._in_pass, moment=moment)
 
     # -- the loop ------------------------------------------------------------------------------
 

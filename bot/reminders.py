@@ -32,6 +32,7 @@ from bot.economy.errors import InvalidSetting
 from bot.economy.models import GiftReceipt
 from bot.economy.periods import Period, previous_window, window, zone
 from bot.economy.retry import backoff
+from bot.loop_timing import MIN_SLEEP, wake_by
 from bot.ui import format as fmt
 from bot.ui import theme
 from bot.ui.mentions import NO_PINGS
@@ -59,7 +60,6 @@ TICK = timedelta(minutes=1)
 IDLE = timedelta(days=1)  # the longest a pass sleeps: interactions poke it awake (see poke)
 ACTIVE_TICK = timedelta(seconds=10)  # after members interact, look this often …
 ACTIVE_WINDOW = timedelta(minutes=2)  # … for this long (a confirmed gift owes its reminder then)
-MIN_SLEEP = 1.0
 
 
 def budget_warning(receipt: GiftReceipt) -> str | None:
@@ -165,16 +165,8 @@ class Reminders:
         """A member interacted (maybe a confirmed gift owing a reminder): look again shortly."""
         now = self.bot.now()
         self._active_until = now + ACTIVE_WINDOW
-        if self._base is None or self._in_pass or not self.loop.is_running():
-            return  # the first pass, or the one under way, reads _active_until when it ends
-        soon = now + ACTIVE_TICK
-        upcoming = self.loop.next_iteration
-        if upcoming is not None and upcoming <= soon:
-            return
-        # The loop schedules its next iteration at (this iteration's start + interval); an
-        # interval measured from now would land in the past after a long sleep, and the loop
-        # would then run back to back until it caught up.
-        self.loop.change_interval(seconds=(soon - self._base).total_seconds())
+        # The first pass, or the one under way, reads _active_until when it ends.
+        wake_by(self.loop, started=self._base, in_pass=self._in_pass, moment=now + ACTIVE_TICK)
 
     # -- the loop ------------------------------------------------------------------------------
 
