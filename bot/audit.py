@@ -24,12 +24,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import discord
-from discord.ext import tasks
 
 from bot.economy.cashouts import CashoutStatus
 from bot.economy.clock import from_millis
 from bot.economy.retry import backoff
-from bot.loop_timing import MIN_SLEEP, wake_by
+from bot.loop_timing import PassLoop
 from bot.ui import format as fmt
 from bot.ui import theme
 from bot.ui.mentions import NO_PINGS
@@ -185,25 +184,22 @@ def notice_embed(
     return embed
 
 
-class AuditSender:
+class AuditSender(PassLoop):
     """Sends audit posts and cash-out notices from the outbox, one pass at a time."""
 
+    name = "giftbot-audit-pass"
+    tick = TICK
+    log = log
+
     def __init__(self, bot: GiftBot) -> None:
-        self.bot = bot
+        super().__init__(bot)
         self._lock = asyncio.Lock()
-        self._base: datetime | None = None  # when the loop's latest iteration started
-        self._in_pass = False
         self._again = False
         self._drain: asyncio.Task[None] | None = None
         self._first_pass = True
-        self.loop = tasks.loop(seconds=TICK.total_seconds())(self._tick)
-        self.loop.before_loop(self._before)
-
-    def start(self) -> None:
-        self.loop.start()
 
     def stop(self) -> None:
-        self.loop.cancel()
+        super().stop()
         if self._drain is not None:
             self._drain.cancel()  # the database closes next: no pass may be left running
 
@@ -227,39 +223,20 @@ class AuditSender:
                     break
             due = await self._next_due()
             if due is not None:
-                self._wake_by(due)
+                self.wake_by(due)
         except Exception:
             log.exception("audit pass after a poke failed")
 
-    def _wake_by(self, moment: datetime) -> None:
-        wake_by(self.loop, started=self._base, in_pass=self._in_pass, moment=moment)
-
-    # -- the loop ------------------------------------------------------------------------------
-
-    async def _before(self) -> None:
-        await self.bot.wait_until_ready()  # then the first pass sends what was left over
-
-    async def _tick(self) -> None:
-        started = self._base = self.bot.now()
-        self._in_pass = True
-        try:
-            # A task of its own that ends with the pass, so a test harness sees the work finish.
-            due = await asyncio.create_task(self._pass(), name="giftbot-audit-pass")
-        except Exception:  # never let one bad pass stop the loop; the next pass retries
-            log.exception("audit pass failed")
-            due = started + TICK
-        finally:
-            self._in_pass = False
+    async def run_pass(self) -> datetime:
+        """Send what is due; sleep until the earliest row left waiting falls due, or IDLE."""
+        started = self._base or self.bot.now()
+        await self.send_due()
+        due = await self._next_due()
         upcoming = min(due, started + IDLE) if due is not None else started + IDLE
         if self._first_pass:  # start-up work elsewhere (reconciling purchases) may owe posts too
             self._first_pass = False
             upcoming = min(upcoming, started + TICK)
-        self.loop.change_interval(seconds=max((upcoming - started).total_seconds(), MIN_SLEEP))
-
-    async def _pass(self) -> datetime | None:
-        """Send what is due; returns when the earliest row left waiting falls due."""
-        await self.send_due()
-        return await self._next_due()
+        return upcoming
 
     async def _next_due(self) -> datetime | None:
         found = [due for kind in KINDS if (due := await self.bot.storage.next_outbox_due(kind=kind))]

@@ -24,7 +24,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import discord
-from discord.ext import tasks
 
 from bot.economy.budget import ADJECTIVES, Mode
 from bot.economy.clock import from_millis, to_millis
@@ -32,7 +31,7 @@ from bot.economy.errors import InvalidSetting
 from bot.economy.models import GiftReceipt
 from bot.economy.periods import Period, previous_window, window, zone
 from bot.economy.retry import backoff
-from bot.loop_timing import MIN_SLEEP, wake_by
+from bot.loop_timing import PassLoop
 from bot.ui import format as fmt
 from bot.ui import theme
 from bot.ui.mentions import NO_PINGS
@@ -143,48 +142,24 @@ def digest_embed(
     return embed
 
 
-class Reminders:
+class Reminders(PassLoop):
     """Decides digests and delivers every reminder kind, one pass at a time (see the module doc)."""
 
+    name = "giftbot-reminders"
+    tick = TICK
+    log = log
+
     def __init__(self, bot: GiftBot) -> None:
-        self.bot = bot
+        super().__init__(bot)
         self._lock = asyncio.Lock()
         self._active_until: datetime | None = None
-        self._base: datetime | None = None  # when the latest iteration started
-        self._in_pass = False
-        self.loop = tasks.loop(seconds=TICK.total_seconds())(self._tick)
-        self.loop.before_loop(self._before)
-
-    def start(self) -> None:
-        self.loop.start()
-
-    def stop(self) -> None:
-        self.loop.cancel()
 
     def poke(self) -> None:
         """A member interacted (maybe a confirmed gift owing a reminder): look again shortly."""
         now = self.bot.now()
         self._active_until = now + ACTIVE_WINDOW
         # The first pass, or the one under way, reads _active_until when it ends.
-        wake_by(self.loop, started=self._base, in_pass=self._in_pass, moment=now + ACTIVE_TICK)
-
-    # -- the loop ------------------------------------------------------------------------------
-
-    async def _before(self) -> None:
-        await self.bot.wait_until_ready()  # then the first pass catches up on what came due
-
-    async def _tick(self) -> None:
-        started = self._base = self.bot.now()
-        self._in_pass = True
-        try:
-            # A task of its own that ends with the pass, so a test harness sees the work finish.
-            upcoming = await asyncio.create_task(self.run_pass(), name="giftbot-reminders")
-        except Exception:  # never let one bad pass stop the loop; the next pass retries
-            log.exception("reminder pass failed")
-            upcoming = started + TICK
-        finally:
-            self._in_pass = False
-        self.loop.change_interval(seconds=max((upcoming - started).total_seconds(), MIN_SLEEP))
+        self.wake_by(now + ACTIVE_TICK)
 
     async def run_pass(self) -> datetime:
         """Decide digests, send what is due; returns when the next pass is worth running."""
