@@ -128,6 +128,13 @@ async def test_a_former_creator_can_still_cash_out_what_they_earned(simcord_env)
 
     assert asked.embeds[0].title == "Cash-out requested"
     assert (await wallet(world, world.carol)).pending_diamonds == 2_000
+    request = await cashout(world)
+    entry = await world.bot.storage.ledger_entry(entry_id=request.request_entry_id)
+    assert entry is not None and entry.kind == EntryKind.CASHOUT_REQUEST and entry.actor_id == world.carol.id
+    assert [(leg.debit_code, leg.credit_code, leg.amount) for leg in entry.legs] == [
+        ("diamonds_paid", "diamonds_pending", 2_000)
+    ]
+    await world.assert_books_balance()
     refused = await ask(world, world.alice, 1_000)  # never earned anything: still creators only
     assert refused.ephemeral and "creator" in (refused.embeds[0].description or "").lower()
 
