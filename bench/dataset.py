@@ -282,7 +282,8 @@ def _insert_ledger(conn: sqlite3.Connection, entries: list[Row], transfers: list
 
 
 def _rollups_and_counters(conn: sqlite3.Connection, first_ms: int, end_ms: int) -> None:
-    """What rollups.add_gift and budget_ops.count_spend add up gift by gift, summed in SQL.
+    """What budget_ops.count_spend adds up gift by gift, summed in SQL, and the boards as
+    rollups.rebuild_guild replays them.
 
     The guild keeps the default timezone (UTC), so a gift's buckets follow from its UTC day;
     each day's period starts come from giftbot's own rollups.period_start.
@@ -311,28 +312,6 @@ def _rollups_and_counters(conn: sqlite3.Connection, first_ms: int, end_ms: int) 
     )
     conn.execute("CREATE INDEX temp.bench_buckets_entry ON bench_buckets (entry_id)")
     conn.execute(
-        "INSERT INTO leaderboard_totals (guild_id, board, creator_id, period, period_start, user_id, score, "
-        "diamonds, gifts, last_entry_id) "
-        "SELECT g.guild_id, 'gifters', 0, b.period, b.period_start, g.sender_id, SUM(g.coins), 0, COUNT(*), "
-        "MAX(g.entry_id) FROM gift_events g JOIN bench_buckets b ON b.entry_id = g.entry_id "
-        "GROUP BY g.guild_id, b.period, b.period_start, g.sender_id"
-    )
-    conn.execute(
-        "INSERT INTO leaderboard_totals (guild_id, board, creator_id, period, period_start, user_id, score, "
-        "diamonds, gifts, last_entry_id) "
-        "SELECT g.guild_id, 'creators', 0, b.period, b.period_start, g.creator_id, SUM(g.coins), "
-        "SUM(g.diamonds), COUNT(*), MAX(g.entry_id) FROM gift_events g "
-        "JOIN bench_buckets b ON b.entry_id = g.entry_id "
-        "GROUP BY g.guild_id, b.period, b.period_start, g.creator_id"
-    )
-    conn.execute(
-        "INSERT INTO leaderboard_totals (guild_id, board, creator_id, period, period_start, user_id, score, "
-        "diamonds, gifts, last_entry_id) "
-        "SELECT g.guild_id, 'supporters', g.creator_id, b.period, b.period_start, g.sender_id, SUM(g.coins), "
-        "0, COUNT(*), MAX(g.entry_id) FROM gift_events g JOIN bench_buckets b ON b.entry_id = g.entry_id "
-        "GROUP BY g.guild_id, g.creator_id, b.period, b.period_start, g.sender_id"
-    )
-    conn.execute(
         "INSERT INTO spend_counters (guild_id, user_id, period, period_start, spent) "
         "SELECT g.guild_id, g.sender_id, b.period, b.period_start, SUM(g.coins) FROM gift_events g "
         "JOIN bench_buckets b ON b.entry_id = g.entry_id WHERE b.period IN ('day', 'week', 'month') "
@@ -340,6 +319,8 @@ def _rollups_and_counters(conn: sqlite3.Connection, first_ms: int, end_ms: int) 
     )
     conn.execute("DROP TABLE bench_buckets")
     conn.execute("DROP TABLE bench_days")
+    # The boards (current buckets, closed ones, kept tops) are giftbot's own replay of the gifts.
+    rollups.rebuild_guild(conn, GUILD_ID, timezone)
 
 
 # -- checking -----------------------------------------------------------------------------------

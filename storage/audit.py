@@ -319,12 +319,32 @@ def paid_tags_match_their_legs(conn: sqlite3.Connection) -> list[str]:
 # Shadows of the derived tables: unqualified names resolve to TEMP first, so the rebuild code
 # writes here. The columns must match the real tables; `_shadow` checks that they do.
 _SHADOWS = {
-    "leaderboard_totals": (
-        "CREATE TEMP TABLE leaderboard_totals (guild_id INTEGER NOT NULL, board TEXT NOT NULL, "
+    "board_current": (
+        "CREATE TEMP TABLE board_current (guild_id INTEGER NOT NULL, board TEXT NOT NULL, "
+        "creator_id INTEGER NOT NULL DEFAULT 0, user_id INTEGER NOT NULL, "
+        "day_start INTEGER NOT NULL, day_score INTEGER NOT NULL, day_diamonds INTEGER NOT NULL, "
+        "day_gifts INTEGER NOT NULL, day_last INTEGER NOT NULL, "
+        "week_start INTEGER NOT NULL, week_score INTEGER NOT NULL, week_diamonds INTEGER NOT NULL, "
+        "week_gifts INTEGER NOT NULL, week_last INTEGER NOT NULL, "
+        "month_start INTEGER NOT NULL, month_score INTEGER NOT NULL, month_diamonds INTEGER NOT NULL, "
+        "month_gifts INTEGER NOT NULL, month_last INTEGER NOT NULL, "
+        "year_start INTEGER NOT NULL, year_score INTEGER NOT NULL, year_diamonds INTEGER NOT NULL, "
+        "year_gifts INTEGER NOT NULL, year_last INTEGER NOT NULL, "
+        "all_score INTEGER NOT NULL, all_diamonds INTEGER NOT NULL, all_gifts INTEGER NOT NULL, "
+        "all_last INTEGER NOT NULL, PRIMARY KEY (guild_id, board, creator_id, user_id)) WITHOUT ROWID"
+    ),
+    "board_closed": (
+        "CREATE TEMP TABLE board_closed (guild_id INTEGER NOT NULL, board TEXT NOT NULL, "
         "creator_id INTEGER NOT NULL DEFAULT 0, period TEXT NOT NULL, period_start INTEGER NOT NULL, "
-        "user_id INTEGER NOT NULL, score INTEGER NOT NULL, diamonds INTEGER NOT NULL DEFAULT 0, "
-        "gifts INTEGER NOT NULL DEFAULT 0, last_entry_id INTEGER NOT NULL, "
-        "PRIMARY KEY (guild_id, board, creator_id, period, period_start, user_id))"
+        "user_id INTEGER NOT NULL, score INTEGER NOT NULL, diamonds INTEGER NOT NULL, "
+        "gifts INTEGER NOT NULL, last_entry_id INTEGER NOT NULL, "
+        "PRIMARY KEY (guild_id, board, creator_id, period, period_start, user_id)) WITHOUT ROWID"
+    ),
+    "board_top": (
+        "CREATE TEMP TABLE board_top (guild_id INTEGER NOT NULL, board TEXT NOT NULL, "
+        "creator_id INTEGER NOT NULL DEFAULT 0, period TEXT NOT NULL, period_start INTEGER NOT NULL, "
+        "user_id INTEGER NOT NULL, score INTEGER NOT NULL, last_entry_id INTEGER NOT NULL, "
+        "PRIMARY KEY (guild_id, board, creator_id, period, period_start, user_id)) WITHOUT ROWID"
     ),
     "spend_counters": (
         "CREATE TEMP TABLE spend_counters (guild_id INTEGER NOT NULL, user_id INTEGER NOT NULL, "
@@ -333,14 +353,25 @@ _SHADOWS = {
     ),
 }
 _DROP_SHADOW = {
-    "leaderboard_totals": "DROP TABLE IF EXISTS temp.leaderboard_totals",
+    "board_current": "DROP TABLE IF EXISTS temp.board_current",
+    "board_closed": "DROP TABLE IF EXISTS temp.board_closed",
+    "board_top": "DROP TABLE IF EXISTS temp.board_top",
     "spend_counters": "DROP TABLE IF EXISTS temp.spend_counters",
 }
-_ROLLUP_ROWS = {
-    "main": "SELECT guild_id, board, creator_id, period, period_start, user_id, score, diamonds, gifts, "
-    "last_entry_id FROM main.leaderboard_totals",
-    "temp": "SELECT guild_id, board, creator_id, period, period_start, user_id, score, diamonds, gifts, "
-    "last_entry_id FROM temp.leaderboard_totals",
+# (table, key columns): the board tables compared row by row, keys first
+_BOARD_ROWS = {
+    ("board_current", 4): {
+        "main": "SELECT * FROM main.board_current",
+        "temp": "SELECT * FROM temp.board_current",
+    },
+    ("board_closed", 6): {
+        "main": "SELECT * FROM main.board_closed",
+        "temp": "SELECT * FROM temp.board_closed",
+    },
+    ("board_top", 6): {
+        "main": "SELECT * FROM main.board_top",
+        "temp": "SELECT * FROM temp.board_top",
+    },
 }
 _COUNTER_ROWS = {
     "main": "SELECT guild_id, user_id, period, period_start, spent FROM main.spend_counters",
@@ -380,14 +411,18 @@ def _differences(
 
 def rollups_match_gifts(conn: sqlite3.Connection) -> list[str]:
     """Leaderboard rollups equal a recomputation from every gift."""
-    _shadow(conn, "leaderboard_totals")
+    for table, _ in _BOARD_ROWS:
+        _shadow(conn, table)
     rollups.rebuild_all(conn)
-    stored = {row[:6]: row[6:] for row in conn.execute(_ROLLUP_ROWS["main"]).fetchall()}
-    fresh = {row[:6]: row[6:] for row in conn.execute(_ROLLUP_ROWS["temp"]).fetchall()}
-    return [
-        f"leaderboard {key}: stored (score, diamonds, gifts, last entry) {have}, recomputed {want}"
-        for key, have, want in _differences(stored, fresh)
-    ]
+    problems = []
+    for (table, keys), query in _BOARD_ROWS.items():
+        stored = {row[:keys]: row[keys:] for row in conn.execute(query["main"]).fetchall()}
+        fresh = {row[:keys]: row[keys:] for row in conn.execute(query["temp"]).fetchall()}
+        problems += [
+            f"leaderboard {table} {key}: stored {have}, recomputed {want}"
+            for key, have, want in _differences(stored, fresh)
+        ]
+    return problems
 
 
 def _spent(row: tuple[object, ...] | None) -> str:

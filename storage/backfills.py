@@ -9,7 +9,12 @@ from . import budget_ops, rollups
 
 
 def _leaderboard_totals(conn: sqlite3.Connection) -> None:
-    """0002: rollups from every gift so far, bucketed in each guild's timezone."""
+    """0002 created rollups from every gift so far. Nothing to do any more: 0006 replaces that
+    table and rebuilds the boards from the gifts, so a database older than 2 gets them there."""
+
+
+def _board_buckets(conn: sqlite3.Connection) -> None:
+    """0006: the boards in their new shape, from every gift so far, in each guild's timezone."""
     rollups.rebuild_all(conn)
 
 
@@ -21,4 +26,5 @@ def _spend_counters(conn: sqlite3.Connection) -> None:
 BACKFILLS: dict[int, Callable[[sqlite3.Connection], None]] = {
     2: _leaderboard_totals,
     3: _spend_counters,
+    6: _board_buckets,
 }

@@ -80,12 +80,6 @@ _REWRITE = {
     ("gift_events", "creator_id"): (
         "UPDATE gift_events SET creator_id = ? WHERE guild_id = ? AND creator_id = ?"
     ),
-    ("leaderboard_totals", "user_id"): (
-        "UPDATE leaderboard_totals SET user_id = ? WHERE guild_id = ? AND user_id = ?"
-    ),
-    ("leaderboard_totals", "creator_id"): (
-        "UPDATE leaderboard_totals SET creator_id = ? WHERE guild_id = ? AND creator_id = ?"
-    ),
     ("diamond_holds", "creator_id"): (
         "UPDATE diamond_holds SET creator_id = ? WHERE guild_id = ? AND creator_id = ?"
     ),
@@ -101,6 +95,20 @@ _REWRITE = {
     ("creators", "added_by"): "UPDATE creators SET added_by = ? WHERE guild_id = ? AND added_by = ?",
     ("guild_setting_changes", "actor_id"): (
         "UPDATE guild_setting_changes SET actor_id = ? WHERE guild_id = ? AND actor_id = ?"
+    ),
+}
+# The boards are three tables behind the view `leaderboard_totals` (migration 0006): the
+# member's rows are counted in the view, one per bucket, and rewritten in every table.
+_BOARD_REWRITES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("leaderboard_totals", "user_id"): (
+        "UPDATE board_current SET user_id = ? WHERE guild_id = ? AND user_id = ?",
+        "UPDATE board_closed SET user_id = ? WHERE guild_id = ? AND user_id = ?",
+        "UPDATE board_top SET user_id = ? WHERE guild_id = ? AND user_id = ?",
+    ),
+    ("leaderboard_totals", "creator_id"): (
+        "UPDATE board_current SET creator_id = ? WHERE guild_id = ? AND creator_id = ?",
+        "UPDATE board_closed SET creator_id = ? WHERE guild_id = ? AND creator_id = ?",
+        "UPDATE board_top SET creator_id = ? WHERE guild_id = ? AND creator_id = ?",
     ),
 }
 # Rows that only describe the member: dropped.
@@ -195,7 +203,7 @@ def forget_member(conn: sqlite3.Connection, *, guild_id: int, user_id: int, at_m
     for table, (_, drop) in _DROPS.items():
         changed[table] = conn.execute(drop, (guild_id, user_id)).rowcount
     for table, column in _REWRITES:
-        changed[f"{table}.{column}"] = conn.execute(_REWRITE[(table, column)], params).rowcount
+        changed[f"{table}.{column}"] = _rewrite(conn, table, column, params)
     changed["outbox.payload"] = _rewrite_payloads(conn, guild_id, user_id, tombstone)
     # Counters were bucketed in the member's own timezone, which is gone with their preferences:
     # rebuild the tombstone's from its gifts, in the guild's timezone, as a recomputation would.
@@ -208,6 +216,18 @@ def forget_member(conn: sqlite3.Connection, *, guild_id: int, user_id: int, at_m
         (guild_id, tombstone, FORGOTTEN_NAME, at_ms),
     )
     return Forgotten(guild_id, tombstone, {name: rows for name, rows in changed.items() if rows})
+
+
+def _rewrite(conn: sqlite3.Connection, table: str, column: str, params: tuple[int, int, int]) -> int:
+    """Give the tombstone the member's rows of one column; returns how many rows that was."""
+    boards = _BOARD_REWRITES.get((table, column))
+    if boards is None:
+        return int(conn.execute(_REWRITE[(table, column)], params).rowcount)
+    _, guild_id, user_id = params
+    (rows,) = conn.execute(_COUNT[(table, column)], (guild_id, user_id)).fetchone()
+    for statement in boards:
+        conn.execute(statement, params)
+    return int(rows)
 
 
 def is_tombstone(user_id: int) -> bool:

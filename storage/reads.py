@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 from bot.economy.clock import from_millis
 from bot.economy.models import (
@@ -18,7 +19,7 @@ from bot.economy.models import (
     SettingChange,
 )
 
-from . import holds
+from . import holds, rollups
 
 
 def balances(conn: sqlite3.Connection, guild_id: int, user_id: int, at_ms: int | None = None) -> Balances:
@@ -163,6 +164,9 @@ def negative_member_accounts(conn: sqlite3.Connection) -> list[tuple[int, int]]:
 
 # -- rollup-backed leaderboards ---------------------------------------------------------------
 # Public boards leave out members who opted out (/privacy); ranks count visible members only.
+# A board is read from the view leaderboard_totals (one row per bucket: storage/rollups.py),
+# sorted on read, except the gifters board, whose buckets can hold every member of a server:
+# its top is kept in board_top.
 
 _BOARD_PAGE = (
     "SELECT t.user_id, COALESCE(n.name, ''), t.score FROM leaderboard_totals t "
@@ -177,21 +181,40 @@ _BOARD_COUNT = (  # capped: a page only needs to know whether more ranks follow,
     "WHERE t.guild_id = ? AND t.board = ? AND t.creator_id = ? AND t.period = ? AND t.period_start = ? "
     "AND COALESCE(n.hidden, 0) = 0 LIMIT ?) ranked"
 )
+_TOP_PAGE = (
+    "SELECT t.user_id, COALESCE(n.name, ''), t.score FROM board_top t "
+    "LEFT JOIN member_names n ON n.guild_id = t.guild_id AND n.user_id = t.user_id "
+    "WHERE t.guild_id = ? AND t.board = ? AND t.creator_id = ? AND t.period = ? AND t.period_start = ? "
+    "AND COALESCE(n.hidden, 0) = 0 "
+    "ORDER BY t.score DESC, t.last_entry_id ASC LIMIT ? OFFSET ?"
+)
+_TOP_HELD = (  # rows the top holds, and how many of them are visible
+    "SELECT COUNT(*), COALESCE(SUM(COALESCE(n.hidden, 0) = 0), 0) FROM board_top t "
+    "LEFT JOIN member_names n ON n.guild_id = t.guild_id AND n.user_id = t.user_id "
+    "WHERE t.guild_id = ? AND t.board = ? AND t.creator_id = ? AND t.period = ? AND t.period_start = ?"
+)
+_TOP_MINE = (
+    "SELECT 1 FROM board_top WHERE guild_id = ? AND board = ? AND creator_id = ? AND period = ? "
+    "AND period_start = ? AND user_id = ?"
+)
+_TOP_AHEAD = (
+    "SELECT COUNT(*) FROM board_top t "
+    "LEFT JOIN member_names n ON n.guild_id = t.guild_id AND n.user_id = t.user_id "
+    "WHERE t.guild_id = ? AND t.board = ? AND t.creator_id = ? AND t.period = ? AND t.period_start = ? "
+    "AND COALESCE(n.hidden, 0) = 0 AND (t.score > ? OR (t.score = ? AND t.last_entry_id < ?))"
+)
 _BOARD_MINE = (
     "SELECT t.score, t.last_entry_id, COALESCE(n.name, '') FROM leaderboard_totals t "
     "LEFT JOIN member_names n ON n.guild_id = t.guild_id AND n.user_id = t.user_id "
     "WHERE t.guild_id = ? AND t.board = ? AND t.creator_id = ? AND t.period = ? AND t.period_start = ? "
     "AND t.user_id = ?"
 )
-# Everyone ahead, from the covering index alone (no join per row), minus the few members who
-# opted out: counting 100,000 ranks takes milliseconds this way instead of a third of a second.
-_BOARD_AHEAD = (  # two range counts on the covering index: no plan can turn them into a scan
-    "SELECT (SELECT COUNT(*) FROM leaderboard_totals "
+# Everyone ahead, then minus the few members who opted out. One pass over the bucket's scope:
+# the gifters board only comes here for a member below its kept top (board_top).
+_BOARD_AHEAD = (
+    "SELECT COUNT(*) FROM leaderboard_totals "
     "WHERE guild_id = ? AND board = ? AND creator_id = ? AND period = ? AND period_start = ? "
-    "AND score > ?) + "
-    "(SELECT COUNT(*) FROM leaderboard_totals "
-    "WHERE guild_id = ? AND board = ? AND creator_id = ? AND period = ? AND period_start = ? "
-    "AND score = ? AND last_entry_id < ?)"
+    "AND (score > ? OR (score = ? AND last_entry_id < ?))"
 )
 _HIDDEN_AHEAD = (  # CROSS JOIN keeps the few opted-out members as the outer loop (SQLite honours it)
     "SELECT COUNT(*) FROM member_names n CROSS JOIN leaderboard_totals t "
@@ -215,12 +238,23 @@ def board_page(
 ) -> tuple[list[LeaderboardRow], int]:
     """One page of a public board, and how many members it ranks (counted up to `count_cap`)."""
     key = (guild_id, board, creator_id, period, period_start)
+    if board in rollups.TOPPED:
+        held, visible = conn.execute(_TOP_HELD, key).fetchone()
+        # The top is the whole bucket, or holds every rank asked for: otherwise so many members
+        # hid that the top ran short, and the whole bucket is sorted instead (slow, exact).
+        if held < rollups.TOP_SIZE or (visible >= count_cap and offset + limit <= visible):
+            rows = conn.execute(_TOP_PAGE, (*key, limit, offset)).fetchall()
+            return _ranked(rows, offset), min(int(visible), count_cap)
     rows = conn.execute(_BOARD_PAGE, (*key, limit, offset)).fetchall()
     total = conn.execute(_BOARD_COUNT, (*key, count_cap)).fetchone()[0]
+    return _ranked(rows, offset), int(total)
+
+
+def _ranked(rows: list[Any], offset: int) -> list[LeaderboardRow]:
     return [
         LeaderboardRow(rank=offset + i + 1, user_id=r[0], name=r[1], score=int(r[2]))
         for i, r in enumerate(rows)
-    ], int(total)
+    ]
 
 
 def board_standing(
@@ -239,7 +273,11 @@ def board_standing(
     if mine is None:
         return None
     score, last, name = mine
-    ahead = conn.execute(_BOARD_AHEAD, (*key, score, *key, score, last)).fetchone()[0]
+    if board in rollups.TOPPED and conn.execute(_TOP_MINE, (*key, user_id)).fetchone() is not None:
+        # in the top: everyone ahead is too
+        ahead = conn.execute(_TOP_AHEAD, (*key, score, score, last)).fetchone()[0]
+        return LeaderboardRow(rank=int(ahead) + 1, user_id=user_id, name=name, score=int(score))
+    ahead = conn.execute(_BOARD_AHEAD, (*key, score, score, last)).fetchone()[0]
     hidden = conn.execute(
         _HIDDEN_AHEAD, (guild_id, board, creator_id, period, period_start, score, score, last)
     ).fetchone()[0]
@@ -299,31 +337,40 @@ def creator_stats(
     )
 
 
-def rollup_mismatches(conn: sqlite3.Connection) -> list[tuple[object, ...]]:
-    """Rollup rows that disagree with a recomputation from gift_events (empty when all agree)."""
-    from . import rollups  # local: rollups imports periods, reads stays light
+_BUCKET_ROWS = (
+    "SELECT guild_id, board, creator_id, period, period_start, user_id, score, diamonds, gifts, "
+    "last_entry_id FROM leaderboard_totals"
+)
+_TOP_ROWS = (
+    "SELECT 'top', guild_id, board, creator_id, period, period_start, user_id, score, last_entry_id "
+    "FROM board_top"
+)
 
-    stored = {
-        row[:6]: row[6:]
-        for row in conn.execute(
-            "SELECT guild_id, board, creator_id, period, period_start, user_id, score, diamonds, gifts, "
-            "last_entry_id FROM leaderboard_totals"
-        ).fetchall()
-    }
+
+def rollup_mismatches(conn: sqlite3.Connection) -> list[tuple[object, ...]]:
+    """Board rows that disagree with a recomputation from gift_events (empty when all agree):
+    one row per bucket as the view shows them (a bucket shown twice counts as wrong), and the
+    kept tops, whose keys start with 'top'."""
+
+    def snapshot() -> dict[tuple[object, ...], tuple[object, ...]]:
+        rows: dict[tuple[object, ...], tuple[object, ...]] = {}
+        for row in conn.execute(_BUCKET_ROWS).fetchall():
+            key = row[:6]
+            rows[key] = ("twice", rows[key], row[6:]) if key in rows else row[6:]
+        rows.update({row[:7]: row[7:] for row in conn.execute(_TOP_ROWS).fetchall()})
+        return rows
+
+    stored = snapshot()
     conn.execute("SAVEPOINT recompute")
     try:
         rollups.rebuild_all(conn)
-        fresh = {
-            row[:6]: row[6:]
-            for row in conn.execute(
-                "SELECT guild_id, board, creator_id, period, period_start, user_id, score, diamonds, gifts, "
-                "last_entry_id FROM leaderboard_totals"
-            ).fetchall()
-        }
+        fresh = snapshot()
     finally:
         conn.execute("ROLLBACK TO recompute")
         conn.execute("RELEASE recompute")
     keys = stored.keys() | fresh.keys()
     return [
-        (key, stored.get(key), fresh.get(key)) for key in sorted(keys) if stored.get(key) != fresh.get(key)
+        (key, stored.get(key), fresh.get(key))
+        for key in sorted(keys, key=repr)
+        if stored.get(key) != fresh.get(key)
     ]

@@ -148,8 +148,8 @@ DAMAGE = {
     ),
     "a leaderboard total edited": (
         [
-            "UPDATE leaderboard_totals SET score = score + 1 "
-            "WHERE rowid = (SELECT MIN(rowid) FROM leaderboard_totals)"
+            "UPDATE board_current SET week_score = week_score + 1 "
+            "WHERE user_id = (SELECT MIN(user_id) FROM board_current)"
         ],
         {"rollups"},
     ),
@@ -189,10 +189,14 @@ def test_each_kind_of_damage_is_named(healthy, damage):
 
 
 def test_a_long_list_of_problems_is_cut_short_and_counted(healthy):
-    tamper(healthy, "UPDATE leaderboard_totals SET score = score + 1")
+    tamper(
+        healthy,
+        "UPDATE board_current SET all_score = all_score + 1",
+        "UPDATE board_top SET score = score + 1",
+    )
     (check,) = audit_file(healthy).failed
     assert check.name == "rollups"
-    assert check.total == 30  # 3 boards x 5 periods x 2 members each
+    assert check.total == 6 + 10  # 3 boards x 2 members; 5 gifters buckets x 2 members
     assert len(check.problems) == SHOWN_PER_CHECK
 
 

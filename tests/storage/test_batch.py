@@ -150,7 +150,7 @@ async def test_only_the_gift_whose_rows_cannot_be_written_fails(store, monkeypat
     write = rollups.Totals.write
 
     def refuse_bob(self, conn):
-        if any(key[5] == BOB for key in self.rows):
+        if any(key[3] == BOB for key in self.rows):
             raise sqlite3.IntegrityError("CHECK constraint failed")
         write(self, conn)
 

@@ -471,6 +471,107 @@ class FrozenV5Books(FrozenV4Books):
     entry's actor become a tombstone (`giftbot forget`), which no ordinary write does."""
 
 
+class FrozenV6Books(FrozenV5Books):
+    """Version 6: as version 5, but the boards are one board_current row per board and member
+    (all five periods side by side), buckets left behind in board_closed, and the top 120 of
+    each gifters bucket in board_top; leaderboard_totals is a view."""
+
+    DATED = ("day", "week", "month", "year")
+
+    def gift(
+        self, guild: int, sender: int, creator: int, name: str, count: int, share: int, key: str, at: int
+    ) -> None:
+        FrozenV1Books.gift(self, guild, sender, creator, name, count, share, key, at)
+        entry, coins, diamonds = self.conn.execute(
+            "SELECT e.id, g.coins, g.diamonds FROM entries e JOIN gift_events g ON g.entry_id = e.id "
+            "WHERE e.idempotency_key = ?",
+            (key,),
+        ).fetchone()
+        row = self.conn.execute(
+            "SELECT value FROM guild_settings WHERE guild_id = ? AND key = 'timezone'", (guild,)
+        ).fetchone()
+        timezone = row[0] if row else "UTC"
+        for period in ("day", "week", "month"):  # spend counters, as version 3 wrote them
+            self.conn.execute(
+                "INSERT INTO spend_counters (guild_id, user_id, period, period_start, spent) "
+                "VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (guild_id, user_id, period, period_start) DO UPDATE SET "
+                "spent = spend_counters.spent + excluded.spent",
+                (guild, sender, period, _frozen_v2_bucket(period, at, timezone), coins),
+            )
+        starts = [_frozen_v2_bucket(period, at, timezone) for period in self.DATED]
+        for board, scope, user, gained in (
+            ("gifters", 0, sender, 0),
+            ("creators", 0, creator, diamonds),
+            ("supporters", creator, sender, 0),
+        ):
+            self._board_row(guild, board, scope, user, starts, coins, gained, entry)
+            if board == "gifters":
+                for period, start in (*zip(self.DATED, starts, strict=True), ("all", 0)):
+                    self._top(guild, period, start)
+
+    def _board_row(
+        self,
+        guild: int,
+        board: str,
+        scope: int,
+        user: int,
+        starts: list[int],
+        coins: int,
+        gained: int,
+        entry: int,
+    ) -> None:
+        key = (guild, board, scope, user)
+        found = self.conn.execute(
+            "SELECT day_start, day_score, day_diamonds, day_gifts, day_last, "
+            "week_start, week_score, week_diamonds, week_gifts, week_last, "
+            "month_start, month_score, month_diamonds, month_gifts, month_last, "
+            "year_start, year_score, year_diamonds, year_gifts, year_last, "
+            "all_score, all_diamonds, all_gifts, all_last FROM board_current "
+            "WHERE guild_id = ? AND board = ? AND creator_id = ? AND user_id = ?",
+            key,
+        ).fetchone()
+        values = list(found) if found else [None, 0, 0, 0, 0] * 4 + [0, 0, 0, 0]
+        for index, period in enumerate(self.DATED):
+            held, start = values[5 * index], starts[index]
+            if held == start:
+                values[5 * index + 1 : 5 * index + 5] = [
+                    values[5 * index + 1] + coins,
+                    values[5 * index + 2] + gained,
+                    values[5 * index + 3] + 1,
+                    entry,
+                ]
+                continue
+            assert held is None or held < start, "the season's gifts come in time order"
+            if held is not None:
+                self.conn.execute(
+                    "INSERT INTO board_closed (guild_id, board, creator_id, period, period_start, user_id, "
+                    "score, diamonds, gifts, last_entry_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (guild, board, scope, period, held, user, *values[5 * index + 1 : 5 * index + 5]),
+                )
+            values[5 * index : 5 * index + 5] = [start, coins, gained, 1, entry]
+        values[20:24] = [values[20] + coins, values[21] + gained, values[22] + 1, entry]
+        self.conn.execute(
+            "INSERT OR REPLACE INTO board_current VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*key, *values),
+        )
+
+    def _top(self, guild: int, period: str, start: int) -> None:
+        bucket = (guild, "gifters", 0, period, start)
+        self.conn.execute(
+            "DELETE FROM board_top WHERE guild_id = ? AND board = ? AND creator_id = ? AND period = ? "
+            "AND period_start = ?",
+            bucket,
+        )
+        self.conn.execute(
+            "INSERT INTO board_top SELECT guild_id, board, creator_id, period, period_start, user_id, score, "
+            "last_entry_id FROM leaderboard_totals WHERE guild_id = ? AND board = ? AND creator_id = ? "
+            "AND period = ? AND period_start = ? ORDER BY score DESC, last_entry_id ASC LIMIT 120",
+            bucket,
+        )
+
+
 # schema version -> how that version wrote its books. One upgrade case each.
 FROZEN_WRITERS: dict[int, Callable[[sqlite3.Connection], Books]] = {
     1: FrozenV1Books,
@@ -478,6 +579,7 @@ FROZEN_WRITERS: dict[int, Callable[[sqlite3.Connection], Books]] = {
     3: FrozenV3Books,
     4: FrozenV4Books,
     5: FrozenV5Books,
+    6: FrozenV6Books,
 }
 
 
@@ -488,7 +590,14 @@ def dump(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
         )
     ]
-    return {table: conn.execute(f'SELECT * FROM "{table}" ORDER BY rowid').fetchall() for table in tables}
+    return {table: _rows(conn, table) for table in tables}
+
+
+def _rows(conn: sqlite3.Connection, table: str) -> list[tuple[Any, ...]]:
+    try:
+        return conn.execute(f'SELECT * FROM "{table}" ORDER BY rowid').fetchall()
+    except sqlite3.OperationalError:  # a WITHOUT ROWID table: its rows in key order
+        return sorted(conn.execute(f'SELECT * FROM "{table}"').fetchall(), key=repr)
 
 
 def write_with(writer: Callable[[sqlite3.Connection], Books]) -> Callable[[sqlite3.Connection], None]:

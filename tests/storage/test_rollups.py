@@ -154,7 +154,7 @@ async def test_a_tampered_rollup_is_reported(store):
     await gift(store, ALICE, CAROL, 5, utc(2026, 1, 5, 12), key="one")
 
     def tamper(conn: sqlite3.Connection) -> None:
-        conn.execute("UPDATE leaderboard_totals SET score = score + 1 WHERE period = 'week'")
+        conn.execute("UPDATE board_current SET week_score = week_score + 1")
 
     await store.db.write(tamper)
 
@@ -315,10 +315,10 @@ async def test_hidden_members_leave_public_pages_but_keep_their_standing(store):
     assert await page(store, Period.WEEK, now) == ([(1, ALICE, 31), (2, BOB, 20), (3, MOD, 10)], 3)
 
 
-# -- speed at scale: the index, not a sum over gifts ---------------------------------------------
+# -- speed at scale: an index walk or one scope, never a sum over gifts ---------------------------
 
 
-async def test_the_board_query_reads_the_rank_index_in_order(store):
+async def test_the_gifters_board_reads_its_kept_top_in_order(store):
     await setup(store)
     now = utc(2026, 1, 5, 12)
     for key, (sender, coins) in enumerate(((ALICE, 30), (BOB, 20), (MOD, 10))):
@@ -327,14 +327,37 @@ async def test_the_board_query_reads_the_rank_index_in_order(store):
 
     def plan(conn: sqlite3.Connection) -> str:
         found = conn.execute(
-            "EXPLAIN QUERY PLAN " + reads._BOARD_PAGE, (GUILD, "gifters", 0, "week", bucket, 10, 0)
+            "EXPLAIN QUERY PLAN " + reads._TOP_PAGE, (GUILD, "gifters", 0, "week", bucket, 10, 0)
         ).fetchall()
         return "\n".join(str(row[-1]) for row in found)
 
     text = await store.db.read(plan)
 
-    assert "leaderboard_totals_rank" in text, text
+    assert "board_top_rank" in text, text
     assert "TEMP B-TREE" not in text, text  # rows come out of the index already ranked
+
+
+async def test_other_boards_read_one_scope_not_the_whole_table(store):
+    """Creators and supporters boards sort one scope on read: the guild's creators, or one
+    creator's supporters, found by the primary key's prefix."""
+    await setup(store)
+    now = utc(2026, 1, 5, 12)
+    await gift(store, ALICE, CAROL, 5, now, key="one")
+    bucket = Storage.period_start(Period.WEEK, now, "UTC")
+
+    def plan(conn: sqlite3.Connection) -> str:
+        found = conn.execute(
+            "EXPLAIN QUERY PLAN " + reads._BOARD_PAGE, (GUILD, "supporters", CAROL, "week", bucket, 10, 0)
+        ).fetchall()
+        return "\n".join(str(row[-1]) for row in found)
+
+    text = await store.db.read(plan)
+
+    assert "SCAN board_current" not in text and "SCAN board_closed" not in text, text
+    assert "SEARCH board_current USING PRIMARY KEY (guild_id=? AND board=? AND creator_id=?)" in text, text
+    assert (
+        "SEARCH board_closed USING PRIMARY KEY (guild_id=? AND board=? AND creator_id=? AND period=?" in text
+    )
 
 
 async def test_a_gift_racing_a_timezone_change_lands_in_the_new_buckets(tmp_path):
@@ -376,16 +399,21 @@ async def test_a_gift_racing_a_timezone_change_lands_in_the_new_buckets(tmp_path
         await store.close()
 
 
-def test_own_rank_queries_never_scan_the_board(tmp_path):
-    """Both halves of board_standing use an index, whatever the planner knows of the data."""
+def test_own_rank_queries_stay_in_their_scope(tmp_path):
+    """A member in the gifters' kept top is ranked by an index walk of that top; anyone else by
+    one pass over their bucket's scope (the primary key's prefix), never the whole table, and
+    the opted-out members are looked up through their own index."""
     conn = sqlite3.connect(tmp_path / "plan.sqlite3")
     try:
         apply_migrations(conn)
         key = (1, "gifters", 0, "all", 0)
-        ahead = conn.execute("EXPLAIN QUERY PLAN " + reads._BOARD_AHEAD, (*key, 5, *key, 5, 9)).fetchall()
+        top = conn.execute("EXPLAIN QUERY PLAN " + reads._TOP_AHEAD, (*key, 5, 5, 9)).fetchall()
+        ahead = conn.execute("EXPLAIN QUERY PLAN " + reads._BOARD_AHEAD, (*key, 5, 5, 9)).fetchall()
         hidden = conn.execute("EXPLAIN QUERY PLAN " + reads._HIDDEN_AHEAD, (*key, 5, 5, 9)).fetchall()
     finally:
         conn.close()
+    assert any("board_top" in row[3] and "SEARCH" in row[3] for row in top), top
     details = [row[3] for row in ahead + hidden]
-    assert not any(detail.startswith("SCAN") and detail != "SCAN CONSTANT ROW" for detail in details), details
+    assert not any(detail.startswith("SCAN board_") for detail in details), details
+    assert any("USING PRIMARY KEY (guild_id=? AND board=? AND creator_id=?)" in d for d in details), details
     assert any("member_names_hidden" in detail for detail in details), details  # opted-out members first
