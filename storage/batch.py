@@ -1,11 +1,15 @@
 """What the operations of one group-commit transaction share.
 
 Gifts committed together share the lookups no gift can change (a guild's timezone, its system
-accounts, catalogue rows, creators, account ids, members' budgets) and hold back the writes
-that merge: system and creator balances, leaderboard rollups, spend counters, diamond holds and
-display names, and the append-only rows nothing in the batch reads back (transfers, gift
-events). Those are written with one executemany each just before COMMIT, outside every
-savepoint, so the batch commits exactly what the gifts one by one would have.
+accounts, catalogue rows, creators, account ids, members' budgets, wallets, which idempotency
+keys exist), read for the whole batch at once (storage/gift_prefetch.py), and hold back every
+write: their entries (ids assigned here, as SQLite would), wallet debits, system and creator
+balances, leaderboard rollups, spend counters, diamond holds and display names, transfers and
+gift events. Those are written with one executemany each just before COMMIT, so a gift runs no
+SQL of its own in the common case, and the batch commits exactly what the gifts one by one
+would have. A wallet is checked against its balance as read in this transaction (the write lock
+is held from BEGIN IMMEDIATE) less what earlier gifts of the batch took; the accounts table's
+CHECK (balance >= 0) stays as the backstop.
 
 Anything that is not a gift may read or change those rows, so group commit writes out what the
 batch holds and forgets its lookups before such an operation runs, and forgets them again
@@ -23,9 +27,20 @@ from typing import Any, TypeVar
 from . import budget_ops, rollups
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 _current: ContextVar[Batch | None] = ContextVar("giftbot_batch", default=None)
 
+# A member's coins as the batch sees them: (promo account, promo coins, paid account, paid coins),
+# an account None when the member has none; balances include what the batch holds back.
+Wallet = tuple[int | None, int, int | None, int]
+# Reads a run of joining operations' lookups at once, from their keyword arguments.
+Prefetch = Callable[[sqlite3.Connection, "Batch", list[dict[str, Any]]], None]
+
+_ENTRY = (
+    "INSERT INTO entries (id, guild_id, idempotency_key, kind, actor_id, reason, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 _TRANSFER = (
     "INSERT INTO transfers (entry_id, idempotency_key, guild_id, currency, debit_account_id, "
     "credit_account_id, amount, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -52,11 +67,23 @@ def current() -> Batch | None:
     return _current.get()
 
 
-def joins_batches(operation: Callable[..., T]) -> Callable[..., T]:
+def joins_batches(operation: F) -> F:
     """Mark an operation that reads and writes only through the batch's lookups and deferred
-    writes (see module docstring): group commit runs it without writing the batch out first."""
+    writes (see module docstring): group commit runs it without writing the batch out first,
+    and without a savepoint of its own (see storage/group_commit.py)."""
     operation.__giftbot_joins_batches__ = True  # type: ignore[attr-defined]
     return operation
+
+
+def prefetched_by(prefetch: Prefetch) -> Callable[[F], F]:
+    """Mark a joining operation whose lookups `prefetch` can read for many calls at once: group
+    commit hands it the keyword arguments (functools.partial) of a run of such calls first."""
+
+    def mark(operation: F) -> F:
+        operation.__giftbot_prefetch__ = prefetch  # type: ignore[attr-defined]
+        return operation
+
+    return mark
 
 
 def joins(operation: Callable[..., Any]) -> bool:
@@ -64,13 +91,26 @@ def joins(operation: Callable[..., Any]) -> bool:
     return bool(getattr(target, "__giftbot_joins_batches__", False))
 
 
+def prefetcher(operation: Callable[..., Any]) -> Prefetch | None:
+    target = getattr(operation, "func", operation)
+    found: Prefetch | None = getattr(target, "__giftbot_prefetch__", None)
+    return found
+
+
 class Batch:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        self._lookups: dict[Hashable, Any] = {}
+        # Lookups read once per batch: key -> value. The prefetch fills it; a gift reads it
+        # directly and falls back on `lookup` for anything the prefetch did not cover.
+        self.known: dict[Hashable, Any] = {}
+        self.wallets: dict[tuple[int, int], Wallet] = {}
         self._op_lookups: dict[Hashable, Any] = {}
-        self._op: list[tuple[Any, ...]] | None = None  # the running operation's additions
+        self._op: list[tuple[Any, ...]] | None = None  # the running operation's gifts (add_gift)
+        self._next_entry: int | None = None  # the next entry id, once read
+        self._op_next_entry: int | None = None
         self.gifts = 0
+        self.entries: list[tuple[Any, ...]] = []
+        self.keys: dict[str, int] = {}  # idempotency key -> id of the entries held back
         self.balances: dict[int, int] = {}
         self.transfers: list[tuple[Any, ...]] = []
         self.gift_events: dict[int, tuple[Any, ...]] = {}
@@ -83,16 +123,21 @@ class Batch:
 
     def begin(self) -> None:
         self._op = []
-        self._op_lookups = {}
+        if self._op_lookups:
+            self._op_lookups = {}
+        self._op_next_entry = self._next_entry
 
     def end(self, *, kept: bool) -> None:
         """The running operation committed to its savepoint (kept) or rolled back to it."""
-        additions, self._op = self._op, None
-        if kept and additions is not None:
-            self._lookups.update(self._op_lookups)
-            for addition in additions:
-                self._apply(addition)
-        self._op_lookups = {}
+        gifts, self._op = self._op, None
+        if kept and gifts is not None:
+            self.known.update(self._op_lookups)
+            for gift in gifts:
+                self._apply_gift(*gift)
+        elif not kept:
+            self._next_entry = self._op_next_entry  # its entry ids are free again, as in SQLite
+        if self._op_lookups:
+            self._op_lookups = {}
 
     def __enter__(self) -> Batch:
         """Used alone (not inside group commit): one operation, written out at its end."""
@@ -106,68 +151,104 @@ class Batch:
 
     # -- lookups -------------------------------------------------------------------------------
 
-    def lookup(self, key: Hashable, load: Callable[[], T]) -> T:
-        """`load()`'s value, read once per batch. A value the running operation loaded is kept
-        only if the operation is (it may have created the row it names)."""
-        if key in self._lookups:
-            return self._lookups[key]
+    def lookup(self, key: Hashable, load: Callable[..., T], *args: Any) -> T:
+        """`load(*args)`'s value, read once per batch. A value the running operation loaded is
+        kept only if the operation is (it may have created the row it names)."""
+        if key in self.known:
+            return self.known[key]
         if key in self._op_lookups:
             return self._op_lookups[key]
-        value = load()
+        value = load(*args)
         if self._op is None:
-            self._lookups[key] = value
+            self.known[key] = value
         else:
             self._op_lookups[key] = value
         return value
 
     def forget(self) -> None:
-        self._lookups.clear()
+        """Drop every lookup (what they read may have changed): wallets, entry ids and all."""
+        self.known.clear()
         self._op_lookups.clear()
+        self.wallets.clear()
+        self._next_entry = None
+
+    def take_entry_id(self) -> int:
+        """The id SQLite would give the next entry (one more than the largest), counting the
+        entries held back. A refused operation gives its ids back (see `end`)."""
+        entry_id = self._next_entry
+        if entry_id is None:
+            entry_id = self.read_entry_ids()
+        self._next_entry = entry_id + 1
+        return entry_id
+
+    def read_entry_ids(self) -> int:
+        """Read where entry ids continue: once per batch, and again after each `forget`."""
+        if self._next_entry is None:
+            (largest,) = self.conn.execute("SELECT MAX(id) FROM entries").fetchone()
+            self._next_entry = max(largest or 0, self.entries[-1][0] if self.entries else 0) + 1
+        return self._next_entry
 
     # -- deferred writes -----------------------------------------------------------------------
 
-    def add(self, *addition: Any) -> None:
+    def add_gift(
+        self,
+        entry: tuple[Any, ...],
+        transfers: list[tuple[Any, ...]],
+        moves: list[tuple[int, int]],
+        event: tuple[Any, ...],
+        starts: dict[Any, int],
+        spend_starts: dict[Any, int],
+        hold: tuple[tuple[int, int, int], int] | None,
+        wallet: Wallet,
+        names: tuple[str, str],
+    ) -> None:
+        """One gift, everything it writes: its entry row (id, guild, key, …), transfer rows,
+        balance moves (account, amount), event (the gift_events columns: entry, guild, sender,
+        creator, …, coins, diamonds, channel, at, …), rollup and spend-counter buckets (see
+        rollups.buckets), diamond hold, the sender's wallet after it, and both display names."""
         if self._op is None:
-            self._apply(addition)
+            self._apply_gift(entry, transfers, moves, event, starts, spend_starts, hold, wallet, names)
         else:
-            self._op.append(addition)
+            self._op.append((entry, transfers, moves, event, starts, spend_starts, hold, wallet, names))
 
-    def add_gift(self, event: tuple[Any, ...], *, timezone: str, spend_timezone: str) -> None:
-        """A gift event, and its rollup and spend-counter additions: the event's fields follow
-        the gift_events columns (entry, guild, sender, creator, …, coins, diamonds, channel, at)."""
-        at_ms = event[12]
-        # Buckets are worked out here, inside the operation, so a bad timezone fails it alone.
-        self.add("gift", event, rollups.buckets(at_ms, timezone), rollups.buckets(at_ms, spend_timezone))
-
-    def _apply(self, addition: tuple[Any, ...]) -> None:
-        kind = addition[0]
-        if kind == "balance":
-            _, account_id, amount = addition
-            self.balances[account_id] = self.balances.get(account_id, 0) + amount
-        elif kind == "transfer":
-            self.transfers.append(addition[1])
-        elif kind == "gift":
-            _, event, starts, spend_starts = addition
-            entry_id, guild_id, sender_id, creator_id = event[:4]
-            coins, diamonds = event[9], event[10]
-            self.gift_events[entry_id] = event
-            self.gifts += 1
-            self.totals.add(guild_id, sender_id, creator_id, coins, diamonds, entry_id, starts)
-            self.spending.add_at(guild_id, sender_id, coins, spend_starts)
-        elif kind == "hold":
-            _, key, amount = addition
+    def _apply_gift(
+        self,
+        entry: tuple[Any, ...],
+        transfers: list[tuple[Any, ...]],
+        moves: list[tuple[int, int]],
+        event: tuple[Any, ...],
+        starts: dict[Any, int],
+        spend_starts: dict[Any, int],
+        hold: tuple[tuple[int, int, int], int] | None,
+        wallet: Wallet,
+        names: tuple[str, str],
+    ) -> None:
+        entry_id, guild_id, sender_id, creator_id = event[:4]
+        coins, diamonds, at_ms = event[9], event[10], event[12]
+        self.entries.append(entry)
+        self.keys[entry[2]] = entry_id
+        self.transfers.extend(transfers)
+        balances = self.balances
+        for account_id, amount in moves:
+            balances[account_id] = balances.get(account_id, 0) + amount
+        self.gift_events[entry_id] = event
+        self.gifts += 1
+        self.totals.add(guild_id, sender_id, creator_id, coins, diamonds, entry_id, starts)
+        self.spending.add_at(guild_id, sender_id, coins, spend_starts)
+        if hold is not None:
+            key, amount = hold
             self.holds[key] = self.holds.get(key, 0) + amount
-        elif kind == "name":
-            _, guild_id, user_id, name, at_ms = addition
-            self.names[(guild_id, user_id)] = (name, at_ms)
-        else:
-            raise ValueError(f"unknown batch addition {kind!r}")
+        self.wallets[(guild_id, sender_id)] = wallet
+        self.names[(guild_id, sender_id)] = (names[0], at_ms)
+        self.names[(guild_id, creator_id)] = (names[1], at_ms)
 
     def discard(self) -> None:
         """Drop everything held back (its operation was rolled back)."""
+        self.entries, self.keys = [], {}
         self.balances, self.transfers, self.gift_events = {}, [], {}
         self.totals, self.spending = rollups.Totals(), budget_ops.Spending()
         self.holds, self.names, self.gifts = {}, {}, 0
+        self.forget()  # wallets counted what was dropped
 
     def pending_spend(self, key: budget_ops.CounterKey) -> int:
         """Coins that gifts earlier in this batch added to a spend counter, not yet written."""
@@ -177,8 +258,12 @@ class Batch:
         return self.gift_events.get(entry_id)
 
     def write(self) -> None:
-        """Write out everything held back (outside any savepoint) and start empty again."""
+        """Write out everything held back (outside any savepoint) and start empty again. What
+        the lookups read (counters, which keys exist) has changed: they are forgotten."""
         conn = self.conn
+        if self.entries:  # first: transfers and gift events refer to them
+            conn.executemany(_ENTRY, self.entries)
+            self.entries, self.keys = [], {}
         if self.transfers:
             conn.executemany(_TRANSFER, self.transfers)
             self.transfers = []
@@ -199,6 +284,7 @@ class Batch:
         self.totals.write(conn)
         self.spending.write(conn)
         self.gifts = 0
+        self.forget()
 
 
 class Batching:

@@ -14,6 +14,7 @@ from bot.economy.periods import Period
 from . import rollups
 
 COUNTED = (Period.DAY, Period.WEEK, Period.MONTH)
+_COUNTED = tuple((period, period.value) for period in COUNTED)  # (an Enum's .value is slow per gift)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +112,12 @@ def spending_rules(
         "LEFT JOIN budgets b ON b.guild_id = m.guild_id AND b.user_id = m.user_id",
         (guild_id, user_id),
     ).fetchone()
+    return rules_from_row(row, default)
+
+
+def rules_from_row(row: tuple[Any, ...], default: Budget | None) -> tuple[MemberPrefs, StoredBudget]:
+    """`spending_rules` from its row (prefs columns, then budget columns; see its query), so a
+    batch can read many members' rules at once (storage/gift_prefetch.py)."""
     prefs = MemberPrefs() if row[0] is None else MemberPrefs(row[1], bool(row[2]), row[3], row[4])
     return prefs, _stored_budget(None if row[5] is None else row[6:], default)
 
@@ -199,8 +206,8 @@ class Spending:
     def add_at(self, guild_id: int, user_id: int, coins: int, starts: dict[Period, int]) -> None:
         """One gift, its buckets already worked out (see rollups.buckets)."""
         counters = self.counters
-        for period in COUNTED:
-            key = (guild_id, user_id, period.value, starts[period])
+        for period, name in _COUNTED:
+            key = (guild_id, user_id, name, starts[period])
             counters[key] = counters.get(key, 0) + coins
 
     def pending(self, key: CounterKey) -> int:

@@ -5,10 +5,12 @@ single hop to the database thread: one BEGIN, one SAVEPOINT per operation, one C
 refused operation rolls back to its own savepoint, so it never fails its neighbours, and every
 caller gets its own result only after the batch has committed.
 
-Gifts go further (storage/batch.py): they share the batch's lookups and hold back the writes
-that merge (rollups, counters, system balances…) until just before COMMIT. Should writing those
-out ever fail, the whole batch is rolled back and run again with each operation writing its
-own at once, so even then only the operation at fault fails.
+Gifts go further (storage/batch.py): a run of them has its lookups read at once first
+(storage/gift_prefetch.py), and each holds back all its writes until just before COMMIT, so it
+needs no savepoint: a refused gift just drops what it added to the batch. Should a gift fail
+after writing something at once (an outbox reminder, a creator's new account), or writing the
+held-back rows out ever fail, the whole batch is rolled back and run again with a savepoint per
+operation, each writing its own at once, so even then only the operation at fault fails.
 
 The writer task starts on demand and exits as soon as the queue is empty, so nothing waits
 forever (which would stall SimCord's settle()).
@@ -22,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, TypeVar
 
-from .batch import Batch, Batching, joins
+from .batch import Batch, Batching, Prefetch, joins, prefetcher
 
 T = TypeVar("T")
 Operation = Callable[[sqlite3.Connection], Any]
@@ -33,13 +35,14 @@ def apply_batch(conn: sqlite3.Connection, operations: list[Operation]) -> list[t
     """Run operations in one transaction; each gets (True, result) or (False, exception)."""
     try:
         return _run_batch(conn, operations, merged=True)
-    except _WriteOutFailed:
-        # A held-back write failed: a bug, not a refusal. Once more, each writing its own.
+    except _Rerun:
+        # A held-back write failed (a bug, not a refusal), or a gift failed after writing at
+        # once: once more, each operation in its own savepoint, writing its own.
         return _run_batch(conn, operations, merged=False)
 
 
-class _WriteOutFailed(Exception):
-    """Writing out a batch's held-back writes failed; the transaction was rolled back."""
+class _Rerun(Exception):
+    """The batch cannot commit merged; the transaction was rolled back."""
 
 
 def _run_batch(
@@ -50,14 +53,18 @@ def _run_batch(
     conn.execute("BEGIN IMMEDIATE")
     try:
         with Batching(batch):
-            for operation in operations:
-                joining = merged and joins(operation)
-                if not joining:  # it may read or change what the batch holds: write it out first
-                    _write_out(batch)
-                    batch.forget()
+            prefetched = 0  # operations before this index had their run prefetched
+            for index, operation in enumerate(operations):
+                if merged and joins(operation):
+                    if index >= prefetched:
+                        prefetched = _prefetch(conn, batch, operations, index)
+                    outcomes.append(_run_joined(conn, batch, operation))
+                    continue
+                # It may read or change what the batch holds: write it out first.
+                _write_out(batch)
+                batch.forget()
                 outcomes.append(_run_one(conn, batch, operation, write_now=not merged))
-                if not joining:
-                    batch.forget()
+                batch.forget()
             _write_out(batch)
         conn.execute("COMMIT")
     except BaseException:
@@ -65,6 +72,41 @@ def _run_batch(
             conn.execute("ROLLBACK")
         raise
     return outcomes
+
+
+def _prefetch(conn: sqlite3.Connection, batch: Batch, operations: list[Operation], start: int) -> int:
+    """Hand the run of joining operations from `start` to their prefetch; returns where it ends."""
+    end = start
+    calls: dict[Prefetch, list[dict[str, Any]]] = {}
+    while end < len(operations) and joins(operations[end]):
+        operation = operations[end]
+        prefetch, keywords = prefetcher(operation), getattr(operation, "keywords", None)
+        if prefetch is not None and isinstance(keywords, dict):
+            calls.setdefault(prefetch, []).append(keywords)
+        end += 1
+    for prefetch, run in calls.items():
+        prefetch(conn, batch, run)
+    return end
+
+
+def _run_joined(conn: sqlite3.Connection, batch: Batch, operation: Operation) -> tuple[bool, Any]:
+    """A joining operation, without a savepoint: it holds back its writes, so a refusal only
+    drops what it added to the batch. One that wrote something at once and then failed needs
+    its savepoint after all: the whole batch runs again with one each."""
+    changes = conn.total_changes
+    batch.begin()
+    try:
+        result = operation(conn)
+    except Exception as exc:
+        batch.end(kept=False)
+        if conn.total_changes != changes or not conn.in_transaction:  # (SQLite may roll back itself)
+            raise _Rerun() from exc
+        return (False, exc)
+    try:
+        batch.end(kept=True)
+    except Exception as exc:
+        raise _Rerun() from exc
+    return (True, result)
 
 
 def _run_one(
@@ -88,7 +130,7 @@ def _run_one(
         try:
             batch.end(kept=True)
         except Exception as exc:
-            raise _WriteOutFailed() from exc
+            raise _Rerun() from exc
     conn.execute("RELEASE op")
     return (True, result)
 
@@ -103,7 +145,7 @@ def _write_out(batch: Batch) -> None:
     try:
         batch.write()
     except Exception as exc:
-        raise _WriteOutFailed() from exc
+        raise _Rerun() from exc
 
 
 class GroupCommitWriter:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from bot.economy.budget import Budget, BudgetExceeded, GiftTooLarge, SpendCheck, SpendPolicy, check_spend
@@ -13,9 +11,9 @@ from bot.economy.errors import EconomyError, GiftDisabled, InsufficientCoins, No
 from bot.economy.models import Currency, EntryKind, GiftItem, GiftReceipt, Receipt
 from bot.economy.money import gift_cost, split_gift, tag_gift
 
-from . import audit_trail, budget_ops, holds, ledger, rollups
+from . import audit_trail, budget_ops, gift_prefetch, holds, ledger, rollups
 from . import batch as batches
-from .batch import Batch, joins_batches
+from .batch import Batch, joins_batches, prefetched_by
 from .catalogue_ops import gift_from_row
 
 
@@ -88,30 +86,22 @@ def promo_transfer(
 
 
 def _gift_receipt(conn: sqlite3.Connection, entry_id: int, *, replayed: bool, batch: Batch) -> GiftReceipt:
-    row = conn.execute(
-        "SELECT g.sender_id, g.creator_id, g.count, g.coins, g.diamonds, g.created_at, g.guild_id, "
-        "g.paid_coins, g.paid_diamonds, c.id, c.guild_id, c.name, c.emoji, c.price, c.enabled, c.comboable "
-        "FROM gift_events g JOIN catalogue c ON c.id = g.gift_id WHERE g.entry_id = ?",
-        (entry_id,),
-    ).fetchone()
-    if row is None and (event := batch.pending_gift_event(entry_id)) is not None:
-        # Sent earlier in this same batch: its event is still held back (storage/batch.py).
-        gift_row = _catalogue_row(conn, event[1], event[4])
-        assert gift_row is not None
-        row = (
-            event[2],
-            event[3],
-            event[8],
-            event[9],
-            event[10],
-            event[12],
-            event[1],
-            event[13],
-            event[14],
-            *gift_row,
-        )
-    sender_id, creator_id, count, coins, diamonds, created_at, guild_id, paid_coins, paid_diamonds = row[:9]
-    gift = gift_from_row(row[9:])
+    event = batch.pending_gift_event(entry_id)
+    if event is not None:  # sent earlier in this same batch: its event is still held back
+        sender_id, creator_id, count, coins, diamonds = event[2], event[3], event[8], event[9], event[10]
+        created_at, guild_id, paid_coins, paid_diamonds = event[12], event[1], event[13], event[14]
+        gift = batch.known.get(("gift", guild_id, event[4])) or _catalogue_gift(conn, guild_id, event[4])
+    else:
+        row = conn.execute(
+            "SELECT g.sender_id, g.creator_id, g.count, g.coins, g.diamonds, g.created_at, g.guild_id, "
+            "g.paid_coins, g.paid_diamonds, c.id, c.guild_id, c.name, c.emoji, c.price, c.enabled, "
+            "c.comboable FROM gift_events g JOIN catalogue c ON c.id = g.gift_id WHERE g.entry_id = ?",
+            (entry_id,),
+        ).fetchone()
+        sender_id, creator_id, count, coins, diamonds, created_at, guild_id = row[:7]
+        paid_coins, paid_diamonds, gift = row[7], row[8], gift_from_row(row[9:])
+    assert gift is not None
+    _, promo, _, paid = gift_prefetch.wallet(conn, batch, guild_id, sender_id)  # with the batch's debits
     return GiftReceipt(
         entry_id=entry_id,
         gift=gift,
@@ -121,7 +111,7 @@ def _gift_receipt(conn: sqlite3.Connection, entry_id: int, *, replayed: bool, ba
         platform_coins=coins - diamonds,
         sender_id=sender_id,
         creator_id=creator_id,
-        sender_balance=sum(ledger.wallet_coins(conn, guild_id, sender_id)),
+        sender_balance=promo + paid,
         created_at=from_millis(created_at),
         replayed=replayed,
         paid_coins=paid_coins,
@@ -137,22 +127,24 @@ def _catalogue_row(conn: sqlite3.Connection, guild_id: int, gift_id: int) -> tup
     ).fetchone()
 
 
+def _catalogue_gift(conn: sqlite3.Connection, guild_id: int, gift_id: int) -> GiftItem | None:
+    row = _catalogue_row(conn, guild_id, gift_id)
+    return None if row is None else gift_from_row(row)
+
+
 def _is_creator(conn: sqlite3.Connection, guild_id: int, user_id: int) -> bool:
     found = conn.execute("SELECT 1 FROM creators WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
     return found.fetchone() is not None
 
 
-# The common case in one statement: the whole price comes out of promo coins. The conditional
-# UPDATE is the balance check, and RETURNING hands back the account and both balances.
-_SPEND_PROMO = (
-    "UPDATE accounts SET balance = balance - ? "
-    "WHERE guild_id = ? AND owner_id = ? AND code = 'coins_promo' AND balance >= ? "
-    "RETURNING id, balance, (SELECT p.balance FROM accounts p "
-    "WHERE p.guild_id = accounts.guild_id AND p.owner_id = accounts.owner_id AND p.code = 'coins_paid')"
-)
+_UNREAD = object()  # a lookup the batch has not read yet
+_NO_POLICY = SpendPolicy()
+_NO_BUDGET = check_spend(None, spent_before=0, coins=1)  # the same for any spend
+_COIN, _DIAMOND, _GIFT = Currency.COIN.value, Currency.DIAMOND.value, EntryKind.GIFT.value
 
 
 @joins_batches
+@prefetched_by(gift_prefetch.prefetch)
 def send_gift(
     conn: sqlite3.Connection,
     *,
@@ -174,135 +166,147 @@ def send_gift(
 
     The gift's price, whether it is enabled and whether the recipient is a creator are all read
     inside the transaction, so a concurrent catalogue edit cannot be half-applied. Inside group
-    commit the gift joins the batch (storage/batch.py); called on its own it writes everything
-    before returning.
+    commit the gift joins the batch (storage/batch.py): it reads what the batch prefetched and
+    holds back its writes, so in the common case it runs no SQL at all. Called on its own it
+    writes everything before returning.
     """
-    gift = _Gift(
-        guild_id=guild_id,
-        sender_id=sender_id,
-        sender_name=sender_name,
-        creator_id=creator_id,
-        creator_name=creator_name,
-        gift_id=gift_id,
-        count=count,
-        share_percent=share_percent,
-        channel_id=channel_id,
-        key=key,
-        at_ms=at_ms,
-        policy=policy or SpendPolicy(),
-        hold_days=hold_days,
-    )
     batch = batches.current()
     if batch is None:
         with Batch(conn) as alone:
-            return _send(conn, alone, gift)
-    return _send(conn, batch, gift)
+            return _send(
+                conn, alone, guild_id, sender_id, sender_name, creator_id, creator_name, gift_id, count,
+                share_percent, channel_id, key, at_ms, policy or _NO_POLICY, hold_days,
+            )  # fmt: skip
+    return _send(
+        conn, batch, guild_id, sender_id, sender_name, creator_id, creator_name, gift_id, count,
+        share_percent, channel_id, key, at_ms, policy or _NO_POLICY, hold_days,
+    )  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class _Gift:
-    guild_id: int
-    sender_id: int
-    sender_name: str
-    creator_id: int
-    creator_name: str
-    gift_id: int
-    count: int
-    share_percent: int
-    channel_id: int | None
-    key: str
-    at_ms: int
-    policy: SpendPolicy
-    hold_days: int
-
-
-def _send(conn: sqlite3.Connection, batch: Batch, g: _Gift) -> GiftReceipt:
-    guild_id, sender_id, creator_id, at_ms = g.guild_id, g.sender_id, g.creator_id, g.at_ms
-    # The entry first: its UNIQUE key is the replay check. A refusal below rolls it back.
-    entry_id = ledger.insert_entry(
-        conn, guild_id=guild_id, key=g.key, kind=EntryKind.GIFT, actor_id=sender_id, reason=None, at_ms=at_ms
-    )
-    if entry_id is None:
-        existing = ledger.find_entry(conn, g.key, EntryKind.GIFT)  # refuses a key of another kind
-        assert existing is not None
+def _send(
+    conn: sqlite3.Connection,
+    batch: Batch,
+    guild_id: int,
+    sender_id: int,
+    sender_name: str,
+    creator_id: int,
+    creator_name: str,
+    gift_id: int,
+    count: int,
+    share_percent: int,
+    channel_id: int | None,
+    key: str,
+    at_ms: int,
+    policy: SpendPolicy,
+    hold_days: int,
+) -> GiftReceipt:
+    known = batch.known
+    # The replay check: a key written before, or by a gift earlier in this batch.
+    existing = batch.keys.get(key)
+    if existing is None:
+        found = known.get(("entry", key), _UNREAD)
+        if found is _UNREAD:
+            found = batch.lookup(("entry", key), gift_prefetch.entry, conn, key)
+        if found is not None:
+            if found[1] != _GIFT:
+                raise ledger.KeyReused(key, found[1])
+            existing = found[0]
+    if existing is not None:
         return _gift_receipt(conn, existing, replayed=True, batch=batch)
     # No ensure_guild here: the gift must be in this guild's catalogue, which exists only once
     # the guild's books were opened, so a gift never needs to open them.
     # Read in the transaction, not passed in: a timezone change committed a moment ago
     # re-bucketed every rollup, and this gift must land in the new buckets too.
-    timezone = batch.lookup(("timezone", guild_id), lambda: rollups.guild_timezone(conn, guild_id))
-    row = batch.lookup(("gift", guild_id, g.gift_id), lambda: _catalogue_row(conn, guild_id, g.gift_id))
-    if row is None:
-        raise UnknownGift(str(g.gift_id))
-    gift: GiftItem = gift_from_row(row)
+    timezone = known.get(("timezone", guild_id))
+    if timezone is None:
+        timezone = batch.lookup(("timezone", guild_id), rollups.guild_timezone, conn, guild_id)
+    gift = known.get(("gift", guild_id, gift_id), _UNREAD)
+    if gift is _UNREAD:
+        gift = batch.lookup(("gift", guild_id, gift_id), _catalogue_gift, conn, guild_id, gift_id)
+    if gift is None:
+        raise UnknownGift(str(gift_id))
     if not gift.enabled:
         raise GiftDisabled(gift.name)
-    if not batch.lookup(("creator", guild_id, creator_id), lambda: _is_creator(conn, guild_id, creator_id)):
-        raise NotACreator(g.creator_name)
-    split = split_gift(gift_cost(gift.price, g.count), g.share_percent)
-    if g.policy.max_gift_coins is not None and split.coins > g.policy.max_gift_coins:
-        raise GiftTooLarge(coins=split.coins, maximum=g.policy.max_gift_coins)
-    spend = _check_budget(conn, batch, guild_id, sender_id, split.coins, at_ms, timezone, g.policy)
+    is_creator = known.get(("creator", guild_id, creator_id))
+    if is_creator is None:
+        is_creator = batch.lookup(("creator", guild_id, creator_id), _is_creator, conn, guild_id, creator_id)
+    if not is_creator:
+        raise NotACreator(creator_name)
+    split = split_gift(gift_cost(gift.price, count), share_percent)
+    coins = split.coins
+    if policy.max_gift_coins is not None and coins > policy.max_gift_coins:
+        raise GiftTooLarge(coins=coins, maximum=policy.max_gift_coins)
+    spend = _check_budget(conn, batch, guild_id, sender_id, coins, at_ms, timezone, policy)
+    check, spend_timezone = spend[3], spend[4]
 
-    system = batch.lookup(("system", guild_id), lambda: ledger.system_accounts(conn, guild_id))
+    system = known.get(("system", guild_id))
+    if system is None:
+        system = batch.lookup(("system", guild_id), ledger.system_accounts, conn, guild_id)
     sink = system["gift_sink"]
-    legs: list[ledger.Leg] = []
-    spent = conn.execute(_SPEND_PROMO, (split.coins, guild_id, sender_id, split.coins)).fetchone()
-    if spent is not None:  # all promo
-        wallet, promo_after, paid_after = spent
-        balance_after = promo_after + (paid_after or 0)
-        tagged = tag_gift(split, promo_available=split.coins, share_percent=g.share_percent)
-        legs.append(ledger.Leg("coins", wallet, sink, split.coins, Currency.COIN))
-    else:
-        promo_coins, paid_coins = ledger.wallet_coins(conn, guild_id, sender_id)
-        if promo_coins + paid_coins < split.coins:
-            raise InsufficientCoins(balance=promo_coins + paid_coins, needed=split.coins)
-        tagged = tag_gift(split, promo_available=promo_coins, share_percent=g.share_percent)
-        balance_after = promo_coins + paid_coins - split.coins
-        # Promo legs keep the names they had before coins were tagged ("coins", "diamonds").
-        for name, code, amount in (
-            ("coins", "coins_promo", tagged.promo_coins),
-            ("paid_coins", "coins_paid", tagged.paid_coins),
-        ):
-            if amount:
-                account = ledger.member_account(conn, guild_id, sender_id, code, at_ms)
-                ledger.debit(conn, account, amount, Currency.COIN)
-                legs.append(ledger.Leg(name, account, sink, amount, Currency.COIN))
-    batch.add("balance", sink, split.coins)
+    # The balance check: the wallet as read in this transaction, less what earlier gifts of the
+    # batch took. Promo coins are spent first.
+    promo_account, promo, paid_account, paid = gift_prefetch.wallet(conn, batch, guild_id, sender_id)
+    if promo + paid < coins:
+        raise InsufficientCoins(balance=promo + paid, needed=coins)
+    tagged = tag_gift(split, promo_available=promo, share_percent=share_percent)
+    # Buckets before anything is written: a bad timezone fails this gift alone.
+    starts = rollups.buckets(at_ms, timezone)
+    spend_starts = starts if spend_timezone == timezone else rollups.buckets(at_ms, spend_timezone)
+
+    entry_id = batch.take_entry_id()
+    transfers: list[tuple[Any, ...]] = []
+    moves: list[tuple[int, int]] = [(sink, coins)]
+    # Promo legs keep the names they had before coins were tagged ("coins", "diamonds").
+    if tagged.promo_coins:
+        assert promo_account is not None
+        transfers.append(
+            (entry_id, f"{key}#coins", guild_id, _COIN, promo_account, sink, tagged.promo_coins, at_ms)
+        )
+        moves.append((promo_account, -tagged.promo_coins))
+    if tagged.paid_coins:
+        assert paid_account is not None
+        transfers.append(
+            (entry_id, f"{key}#paid_coins", guild_id, _COIN, paid_account, sink, tagged.paid_coins, at_ms)
+        )
+        moves.append((paid_account, -tagged.paid_coins))
     if split.platform_coins:
         fee = system["platform_fee"]
-        legs.append(ledger.Leg("platform", sink, fee, split.platform_coins, Currency.COIN))
-        batch.add("balance", sink, -split.platform_coins)
-        batch.add("balance", fee, split.platform_coins)
+        transfers.append(
+            (entry_id, f"{key}#platform", guild_id, _COIN, sink, fee, split.platform_coins, at_ms)
+        )
+        moves.append((sink, -split.platform_coins))
+        moves.append((fee, split.platform_coins))
     if split.diamonds:
         issuer = system["diamond_issuer"]
-        batch.add("balance", issuer, -split.diamonds)
+        moves.append((issuer, -split.diamonds))
         for name, code, amount in (
             ("diamonds", "diamonds_promo", tagged.promo_diamonds),
             ("paid_diamonds", "diamonds_paid", tagged.paid_diamonds),
         ):
             if amount:
-                account = batch.lookup(
-                    ("account", guild_id, creator_id, code),
-                    partial(ledger.member_account, conn, guild_id, creator_id, code, at_ms),
+                account = known.get(("account", guild_id, creator_id, code))
+                if account is None:  # opened on the creator's first diamonds of this kind
+                    account = batch.lookup(
+                        ("account", guild_id, creator_id, code),
+                        ledger.member_account,
+                        conn,
+                        guild_id,
+                        creator_id,
+                        code,
+                        at_ms,
+                    )
+                transfers.append(
+                    (entry_id, f"{key}#{name}", guild_id, _DIAMOND, issuer, account, amount, at_ms)
                 )
-                legs.append(ledger.Leg(name, issuer, account, amount, Currency.DIAMOND))
-                batch.add("balance", account, amount)
-    for leg in legs:
-        batch.add(
-            "transfer",
-            (
-                entry_id,
-                f"{g.key}#{leg.name}",
-                guild_id,
-                leg.currency.value,
-                leg.debit_account_id,
-                leg.credit_account_id,
-                leg.amount,
-                at_ms,
-            ),
-        )
+                moves.append((account, amount))
+    balance_after = promo + paid - coins
+    _owe_reminders(
+        conn, guild_id, sender_id, spend, coins, entry_id, balance_after + coins, balance_after, at_ms
+    )
     batch.add_gift(
+        (entry_id, guild_id, key, _GIFT, sender_id, None, at_ms),
+        transfers,
+        moves,
         (
             entry_id,
             guild_id,
@@ -312,50 +316,43 @@ def _send(conn: sqlite3.Connection, batch: Batch, g: _Gift) -> GiftReceipt:
             gift.name,
             gift.emoji,
             gift.price,
-            g.count,
-            split.coins,
+            count,
+            coins,
             split.diamonds,
-            g.channel_id,
+            channel_id,
             at_ms,
             tagged.paid_coins,
             tagged.paid_diamonds,
         ),
-        timezone=timezone,
-        spend_timezone=spend.timezone,
-    )
-    if tagged.paid_diamonds:
-        batch.add("hold", (guild_id, creator_id, holds.maturity(at_ms, g.hold_days)), tagged.paid_diamonds)
-    batch.add("name", guild_id, sender_id, g.sender_name[:100], at_ms)
-    batch.add("name", guild_id, creator_id, g.creator_name[:100], at_ms)
-    _owe_reminders(
-        conn, guild_id, sender_id, spend, entry_id, balance_after + split.coins, balance_after, at_ms
+        starts,
+        spend_starts,
+        (
+            ((guild_id, creator_id, holds.maturity(at_ms, hold_days)), tagged.paid_diamonds)
+            if tagged.paid_diamonds
+            else None
+        ),
+        (promo_account, promo - tagged.promo_coins, paid_account, paid - tagged.paid_coins),
+        (sender_name[:100], creator_name[:100]),
     )
     return GiftReceipt(
         entry_id=entry_id,
         gift=gift,
-        count=g.count,
-        coins=split.coins,
+        count=count,
+        coins=coins,
         diamonds=split.diamonds,
         platform_coins=split.platform_coins,
         sender_id=sender_id,
         creator_id=creator_id,
         sender_balance=balance_after,
         created_at=from_millis(at_ms),
-        over_budget=spend.check.over_soft_limit,
+        over_budget=check.over_soft_limit,
         paid_coins=tagged.paid_coins,
         paid_diamonds=tagged.paid_diamonds,
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Spend:
-    coins: int
-    budget: Budget | None
-    bucket: int
-    spent_before: int
-    check: SpendCheck
-    timezone: str
-    low_balance_below: int | None
+# (budget, its bucket, spent before, the check, the member's timezone, their low-balance floor)
+_Spend = tuple[Budget | None, int, int, SpendCheck, str, int | None]
 
 
 def _check_budget(
@@ -370,26 +367,36 @@ def _check_budget(
 ) -> _Spend:
     """The budget check, in the gift's transaction: concurrent gifts can never overshoot, and
     gifts earlier in the same batch count although their counters are not written yet."""
-    prefs, stored = batch.lookup(
-        ("spending", guild_id, sender_id, policy.default_budget),
-        lambda: budget_ops.spending_rules(conn, guild_id, sender_id, policy.default_budget),
-    )
+    known = batch.known
+    rules_key = ("spending", guild_id, sender_id, policy.default_budget)
+    rules = known.get(rules_key)
+    if rules is None:
+        rules = batch.lookup(
+            rules_key, budget_ops.spending_rules, conn, guild_id, sender_id, policy.default_budget
+        )
+    prefs, stored = rules
     timezone = prefs.timezone or guild_timezone
-    budget = stored.state.effective(from_millis(at_ms))
-    bucket = spent_before = 0
-    if budget is not None:
-        bucket = rollups.buckets(at_ms, timezone)[budget.period]
-        spent_before = budget_ops.spent(conn, guild_id, sender_id, budget.period, bucket)
-        spent_before += batch.pending_spend((guild_id, sender_id, budget.period.value, bucket))
+    state = stored.state
+    budget = state.current if state.pending_from is None else state.effective(from_millis(at_ms))
+    if budget is None:
+        return (None, 0, 0, _NO_BUDGET, timezone, prefs.low_balance_below)
+    bucket = rollups.buckets(at_ms, timezone)[budget.period]
+    counter = (guild_id, sender_id, budget.period.value, bucket)
+    spent_before = known.get(("spent", counter))
+    if spent_before is None:
+        spent_before = batch.lookup(
+            ("spent", counter), budget_ops.spent, conn, guild_id, sender_id, budget.period, bucket
+        )
+    spent_before += batch.pending_spend(counter)
     check = check_spend(budget, spent_before=spent_before, coins=coins, thresholds=stored.thresholds)
-    if budget is not None and not check.allowed:
+    if not check.allowed:
         raise BudgetExceeded(
             remaining=max(0, budget.limit - spent_before),
             limit=budget.limit,
             period=budget.period,
             needed=coins,
         )
-    return _Spend(coins, budget, bucket, spent_before, check, timezone, prefs.low_balance_below)
+    return (budget, bucket, spent_before, check, timezone, prefs.low_balance_below)
 
 
 def _owe_reminders(
@@ -397,32 +404,33 @@ def _owe_reminders(
     guild_id: int,
     sender_id: int,
     spend: _Spend,
+    coins: int,
     entry_id: int,
     balance_before: int,
     balance_after: int,
     at_ms: int,
 ) -> None:
-    """Reminders this gift made due, written to the outbox in the gift's own transaction."""
-    budget = spend.budget
+    """Reminders this gift made due, written to the outbox in the gift's own transaction (at
+    once: they come after the gift's last check, so a refusal never leaves one behind)."""
+    budget, bucket, spent_before, check, _, floor = spend
     if budget is not None:
-        for threshold in spend.check.crossed:
+        for threshold in check.crossed:
             budget_ops.owe_reminder(
                 conn,
                 guild_id=guild_id,
                 user_id=sender_id,
                 kind="budget_threshold",
-                dedupe_key=f"budget:{guild_id}:{sender_id}:{budget.period.value}:{spend.bucket}:{threshold}",
+                dedupe_key=f"budget:{guild_id}:{sender_id}:{budget.period.value}:{bucket}:{threshold}",
                 payload={
                     "threshold": threshold,
-                    "spent": spend.spent_before + spend.coins,
+                    "spent": spent_before + coins,
                     "limit": budget.limit,
                     "period": budget.period.value,
                     "mode": budget.mode.value,
-                    "period_start": spend.bucket,
+                    "period_start": bucket,
                 },
                 at_ms=at_ms,
             )
-    floor = spend.low_balance_below
     if floor is not None and balance_before >= floor > balance_after:
         budget_ops.owe_reminder(
             conn,

@@ -48,27 +48,13 @@ _LOAD_CURRENT = (
     "AND c.user_id = k.value ->> 3"
 )
 _SAVE_CURRENT = (
-    "INSERT INTO board_current (guild_id, board, creator_id, user_id, "
+    "INSERT OR REPLACE INTO board_current (guild_id, board, creator_id, user_id, "
     "day_start, day_score, day_diamonds, day_gifts, day_last, "
     "week_start, week_score, week_diamonds, week_gifts, week_last, "
     "month_start, month_score, month_diamonds, month_gifts, month_last, "
     "year_start, year_score, year_diamonds, year_gifts, year_last, "
     "all_score, all_diamonds, all_gifts, all_last) VALUES "
     "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (guild_id, board, creator_id, user_id) DO UPDATE SET "
-    "day_start = excluded.day_start, day_score = excluded.day_score, day_diamonds = excluded.day_diamonds, "
-    "day_gifts = excluded.day_gifts, day_last = excluded.day_last, "
-    "week_start = excluded.week_start, week_score = excluded.week_score, "
-    "week_diamonds = excluded.week_diamonds, week_gifts = excluded.week_gifts, "
-    "week_last = excluded.week_last, "
-    "month_start = excluded.month_start, month_score = excluded.month_score, "
-    "month_diamonds = excluded.month_diamonds, month_gifts = excluded.month_gifts, "
-    "month_last = excluded.month_last, "
-    "year_start = excluded.year_start, year_score = excluded.year_score, "
-    "year_diamonds = excluded.year_diamonds, year_gifts = excluded.year_gifts, "
-    "year_last = excluded.year_last, "
-    "all_score = excluded.all_score, all_diamonds = excluded.all_diamonds, all_gifts = excluded.all_gifts, "
-    "all_last = excluded.all_last"
 )
 _ADD_CLOSED = (
     "INSERT INTO board_closed (guild_id, board, creator_id, period, period_start, user_id, score, diamonds, "
@@ -142,6 +128,7 @@ def buckets(at_ms: int, timezone: str) -> dict[Period, int]:
 
 _NO_BUCKET = -(2**63)  # a period with no gift yet: any bucket is later
 _DATED_OFFSETS = ((0, 4), (1, 9), (2, 14), (3, 19))  # (period index, column of its start in a row)
+_PERIOD_INDEX = {Period.DAY: 0, Period.WEEK: 1, Period.MONTH: 2, Period.YEAR: 3}
 
 
 def _empty_row(key: RowKey) -> list[Any]:
@@ -212,6 +199,15 @@ class Totals:
                 last[4] = entry_id  # gifts arrive in entry order: the latest reached the score last
             else:
                 additions.append([at, coins, gained, 1, entry_id])
+
+    def pending(self, guild_id: int, user_id: int, period: Period, start: int) -> int:
+        """Coins held back here for one bucket of a gifter (budget checks add them to what is
+        stored: a member's spend in their guild's timezone is their gifters score)."""
+        additions = self.rows.get((guild_id, "gifters", 0, user_id))
+        if not additions:
+            return 0
+        index = _PERIOD_INDEX[period]
+        return sum(addition[1] for addition in additions if addition[0][index] == start)
 
     def write(self, conn: sqlite3.Connection) -> None:
         if not self.rows:
