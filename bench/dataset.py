@@ -25,7 +25,6 @@ from typing import Any
 
 from bot.economy.clock import to_millis
 from bot.economy.money import gift_cost, split_gift
-from bot.economy.periods import Period
 from storage import budget_ops, ledger, migrate, reads, rollups
 
 from .config import DATA_DIR, GUILD_ID, HISTORY_DAYS, MOD_ID, NOW
@@ -260,7 +259,7 @@ def _fill(conn: sqlite3.Connection, shape: Shape, rng: random.Random) -> None:
 
     conn.executemany("UPDATE accounts SET balance = ? WHERE id = ?", [(b, a) for a, b in balances.items()])
     if shape.gifts:
-        _rollups_and_counters(conn, first_ms, to_millis(NOW))
+        _boards(conn)
 
 
 def _chunks(items: range) -> Iterator[range]:
@@ -281,46 +280,11 @@ def _insert_ledger(conn: sqlite3.Connection, entries: list[Row], transfers: list
     )
 
 
-def _rollups_and_counters(conn: sqlite3.Connection, first_ms: int, end_ms: int) -> None:
-    """What budget_ops.count_spend adds up gift by gift, summed in SQL, and the boards as
-    rollups.rebuild_guild replays them.
-
-    The guild keeps the default timezone (UTC), so a gift's buckets follow from its UTC day;
-    each day's period starts come from giftbot's own rollups.period_start.
-    """
-    timezone = rollups.guild_timezone(conn, GUILD_ID)
-    assert timezone == "UTC", "the bulk rollups assume UTC days"
-    conn.execute("CREATE TEMP TABLE bench_buckets (entry_id INTEGER, period TEXT, period_start INTEGER)")
-    days = range(first_ms - first_ms % DAY_MS, end_ms + DAY_MS, DAY_MS)
-    conn.execute(
-        "CREATE TEMP TABLE bench_days (day_start INTEGER, period TEXT, period_start INTEGER, "
-        "PRIMARY KEY (day_start, period))"
-    )
-    conn.executemany(
-        "INSERT INTO bench_days (day_start, period, period_start) VALUES (?, ?, ?)",
-        [
-            (day, period.value, rollups.period_start(period, day, timezone))
-            for day in days
-            for period in Period
-        ],
-    )
-    conn.execute(
-        "INSERT INTO bench_buckets (entry_id, period, period_start) "
-        "SELECT g.entry_id, d.period, d.period_start FROM gift_events g "
-        "JOIN bench_days d ON d.day_start = g.created_at - g.created_at % 86400000 WHERE g.guild_id = ?",
-        (GUILD_ID,),
-    )
-    conn.execute("CREATE INDEX temp.bench_buckets_entry ON bench_buckets (entry_id)")
-    conn.execute(
-        "INSERT INTO spend_counters (guild_id, user_id, period, period_start, spent) "
-        "SELECT g.guild_id, g.sender_id, b.period, b.period_start, SUM(g.coins) FROM gift_events g "
-        "JOIN bench_buckets b ON b.entry_id = g.entry_id WHERE b.period IN ('day', 'week', 'month') "
-        "GROUP BY g.guild_id, g.sender_id, b.period, b.period_start"
-    )
-    conn.execute("DROP TABLE bench_buckets")
-    conn.execute("DROP TABLE bench_days")
-    # The boards (current buckets, closed ones, kept tops) are giftbot's own replay of the gifts.
-    rollups.rebuild_guild(conn, GUILD_ID, timezone)
+def _boards(conn: sqlite3.Connection) -> None:
+    """The boards, as giftbot's own replay of the gifts writes them (current buckets, closed
+    ones, kept tops). No member keeps their own timezone, so nobody has spend counters: their
+    spending is their gifters score."""
+    rollups.rebuild_guild(conn, GUILD_ID, rollups.guild_timezone(conn, GUILD_ID))
 
 
 # -- checking -----------------------------------------------------------------------------------

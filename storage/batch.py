@@ -56,9 +56,12 @@ _HOLD = (
     "ON CONFLICT (guild_id, creator_id, matures_at) "
     "DO UPDATE SET amount = diamond_holds.amount + excluded.amount"
 )
+# A name is written when it changes (updated_at: when it last did), so an unchanged one costs a
+# lookup, not a page written at every gift.
 _NAME = (
     "INSERT INTO member_names (guild_id, user_id, name, updated_at) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT (guild_id, user_id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at"
+    "ON CONFLICT (guild_id, user_id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at "
+    "WHERE member_names.name IS NOT excluded.name"
 )
 
 
@@ -117,7 +120,9 @@ class Batch:
         self.totals = rollups.Totals()
         self.spending = budget_ops.Spending()
         self.holds: dict[tuple[int, int, int], int] = {}
-        self.names: dict[tuple[int, int], tuple[str, int]] = {}
+        # (guild, member) -> the name last seen in this batch; the upserts of every change, in order
+        self.names: dict[tuple[int, int], str] = {}
+        self.name_rows: list[tuple[int, int, str, int]] = []
 
     # -- the running operation -----------------------------------------------------------------
 
@@ -197,7 +202,7 @@ class Batch:
         moves: list[tuple[int, int]],
         event: tuple[Any, ...],
         starts: dict[Any, int],
-        spend_starts: dict[Any, int],
+        spend_starts: dict[Any, int] | None,
         hold: tuple[tuple[int, int, int], int] | None,
         wallet: Wallet,
         names: tuple[str, str],
@@ -218,7 +223,7 @@ class Batch:
         moves: list[tuple[int, int]],
         event: tuple[Any, ...],
         starts: dict[Any, int],
-        spend_starts: dict[Any, int],
+        spend_starts: dict[Any, int] | None,
         hold: tuple[tuple[int, int, int], int] | None,
         wallet: Wallet,
         names: tuple[str, str],
@@ -234,20 +239,24 @@ class Batch:
         self.gift_events[entry_id] = event
         self.gifts += 1
         self.totals.add(guild_id, sender_id, creator_id, coins, diamonds, entry_id, starts)
-        self.spending.add_at(guild_id, sender_id, coins, spend_starts)
+        if spend_starts is not None:  # a member with their own timezone: their own counters
+            self.spending.add_at(guild_id, sender_id, coins, spend_starts)
         if hold is not None:
             key, amount = hold
             self.holds[key] = self.holds.get(key, 0) + amount
         self.wallets[(guild_id, sender_id)] = wallet
-        self.names[(guild_id, sender_id)] = (names[0], at_ms)
-        self.names[(guild_id, creator_id)] = (names[1], at_ms)
+        seen = self.names
+        for user_id, name in ((sender_id, names[0]), (creator_id, names[1])):
+            if seen.get((guild_id, user_id)) != name:  # a repeat changes nothing (see _NAME)
+                seen[(guild_id, user_id)] = name
+                self.name_rows.append((guild_id, user_id, name, at_ms))
 
     def discard(self) -> None:
         """Drop everything held back (its operation was rolled back)."""
         self.entries, self.keys = [], {}
         self.balances, self.transfers, self.gift_events = {}, [], {}
         self.totals, self.spending = rollups.Totals(), budget_ops.Spending()
-        self.holds, self.names, self.gifts = {}, {}, 0
+        self.holds, self.names, self.name_rows, self.gifts = {}, {}, [], 0
         self.forget()  # wallets counted what was dropped
 
     def pending_spend(self, key: budget_ops.CounterKey) -> int:
@@ -278,9 +287,9 @@ class Batch:
         if self.holds:
             conn.executemany(_HOLD, [(*key, amount) for key, amount in self.holds.items()])
             self.holds = {}
-        if self.names:
-            conn.executemany(_NAME, [(g, u, name, at) for (g, u), (name, at) in self.names.items()])
-            self.names = {}
+        if self.name_rows:
+            conn.executemany(_NAME, self.name_rows)
+            self.names, self.name_rows = {}, []
         self.totals.write(conn)
         self.spending.write(conn)
         self.gifts = 0

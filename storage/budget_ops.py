@@ -171,15 +171,46 @@ def save_budget(
 
 
 # -- counters -------------------------------------------------------------------------------
+# What a member spent in a bucket is their gifters score for it (storage/rollups.py: coins sent,
+# bucketed in the guild's timezone). Only a member who keeps their own timezone needs buckets of
+# their own: spend_counters holds those members' spending, and nobody else's.
+
+_SPENT_OWN = (
+    "SELECT spent FROM spend_counters WHERE guild_id = ? AND user_id = ? AND period = ? AND period_start = ?"
+)
+_SPENT_SCORE = (
+    "SELECT score FROM leaderboard_totals WHERE guild_id = ? AND board = 'gifters' AND creator_id = 0 "
+    "AND period = ? AND period_start = ? AND user_id = ?"
+)
+_DAYS_OWN = (
+    "SELECT period_start, spent FROM spend_counters WHERE guild_id = ? AND user_id = ? "
+    "AND period = 'day' AND period_start >= ? AND period_start < ? ORDER BY period_start"
+)
+_DAYS_SCORE = (
+    "SELECT period_start, score FROM leaderboard_totals WHERE guild_id = ? AND board = 'gifters' "
+    "AND creator_id = 0 AND period = 'day' AND user_id = ? AND period_start >= ? AND period_start < ? "
+    "ORDER BY period_start"
+)
 
 
-def spent(conn: sqlite3.Connection, guild_id: int, user_id: int, period: Period, bucket: int) -> int:
-    row = conn.execute(
-        "SELECT spent FROM spend_counters "
-        "WHERE guild_id = ? AND user_id = ? AND period = ? AND period_start = ?",
-        (guild_id, user_id, period.value, bucket),
-    ).fetchone()
+def spent(
+    conn: sqlite3.Connection, guild_id: int, user_id: int, period: Period, bucket: int, *, own_timezone: bool
+) -> int:
+    """Coins the member spent in one bucket (of their own timezone when they keep one)."""
+    if own_timezone:
+        row = conn.execute(_SPENT_OWN, (guild_id, user_id, period.value, bucket)).fetchone()
+    else:
+        row = conn.execute(_SPENT_SCORE, (guild_id, period.value, bucket, user_id)).fetchone()
     return int(row[0]) if row else 0
+
+
+def daily_spent(
+    conn: sqlite3.Connection, guild_id: int, user_id: int, start_ms: int, end_ms: int
+) -> list[tuple[int, int]]:
+    """(day start, coins) of each day in [start, end) with spending, in the member's timezone."""
+    own = prefs(conn, guild_id, user_id).timezone is not None
+    query = _DAYS_OWN if own else _DAYS_SCORE
+    return [(int(r[0]), int(r[1])) for r in conn.execute(query, (guild_id, user_id, start_ms, end_ms))]
 
 
 _COUNT = (
@@ -228,18 +259,22 @@ def count_spend(
 
 
 def rebuild_counters(conn: sqlite3.Connection, guild_id: int, user_id: int | None = None) -> None:
-    """Recompute spend counters from the ledger's gifts (for one member, or a whole guild)."""
+    """Recompute the spend counters of members who keep their own timezone from the ledger's
+    gifts (one member, or a whole guild); anyone else's spending is their gifters score."""
     if user_id is None:
         conn.execute("DELETE FROM spend_counters WHERE guild_id = ?", (guild_id,))
         senders = [
             r[0]
             for r in conn.execute(
-                "SELECT DISTINCT sender_id FROM gift_events WHERE guild_id = ?", (guild_id,)
+                "SELECT DISTINCT g.sender_id FROM gift_events g JOIN member_prefs p "
+                "ON p.guild_id = g.guild_id AND p.user_id = g.sender_id "
+                "WHERE g.guild_id = ? AND p.timezone IS NOT NULL",
+                (guild_id,),
             )
         ]
     else:
         conn.execute("DELETE FROM spend_counters WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
-        senders = [user_id]
+        senders = [user_id] if prefs(conn, guild_id, user_id).timezone is not None else []
     spending = Spending()
     for sender in senders:
         timezone = member_timezone(conn, guild_id, sender)

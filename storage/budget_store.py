@@ -43,9 +43,10 @@ class BudgetStore:
         """Coins the member spent on gifts in the `period` containing `at`, in their timezone."""
 
         def read(conn):  # type: ignore[no-untyped-def]
-            timezone = budget_ops.member_timezone(conn, guild_id, user_id)
+            own = budget_ops.prefs(conn, guild_id, user_id).timezone
+            timezone = own or rollups.guild_timezone(conn, guild_id)
             bucket = rollups.period_start(period, to_millis(at), timezone)
-            return budget_ops.spent(conn, guild_id, user_id, period, bucket)
+            return budget_ops.spent(conn, guild_id, user_id, period, bucket, own_timezone=own is not None)
 
         return await self.db.read(read)
 
@@ -54,14 +55,7 @@ class BudgetStore:
     ) -> list[tuple[int, int]]:
         """(UTC ms of each local day start, coins) for the days in [start, end) with spending."""
         return await self.db.read(
-            lambda conn: [
-                (int(r[0]), int(r[1]))
-                for r in conn.execute(
-                    "SELECT period_start, spent FROM spend_counters WHERE guild_id = ? AND user_id = ? "
-                    "AND period = 'day' AND period_start >= ? AND period_start < ? ORDER BY period_start",
-                    (guild_id, user_id, to_millis(start), to_millis(end)),
-                ).fetchall()
-            ]
+            lambda conn: budget_ops.daily_spent(conn, guild_id, user_id, to_millis(start), to_millis(end))
         )
 
     async def prefs(self, *, guild_id: int, user_id: int) -> MemberPrefs:

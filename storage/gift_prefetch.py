@@ -214,8 +214,8 @@ def _counters(conn: sqlite3.Connection, batch: Batch, guild_id: int, calls: list
             continue
         prefs, stored = rules
         state = stored.state
-        if state.current is None and state.pending is None:
-            continue
+        if prefs.timezone is None or (state.current is None and state.pending is None):
+            continue  # no budget, or spending that is their gifters score: read by the gift
         budget = state.effective(from_millis(at_ms))
         if budget is None:
             continue

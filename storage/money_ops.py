@@ -10,6 +10,7 @@ from bot.economy.clock import from_millis
 from bot.economy.errors import EconomyError, GiftDisabled, InsufficientCoins, NotACreator, UnknownGift
 from bot.economy.models import Currency, EntryKind, GiftItem, GiftReceipt, Receipt
 from bot.economy.money import gift_cost, split_gift, tag_gift
+from bot.economy.periods import Period
 
 from . import audit_trail, budget_ops, gift_prefetch, holds, ledger, rollups
 from . import batch as batches
@@ -237,7 +238,7 @@ def _send(
     if policy.max_gift_coins is not None and coins > policy.max_gift_coins:
         raise GiftTooLarge(coins=coins, maximum=policy.max_gift_coins)
     spend = _check_budget(conn, batch, guild_id, sender_id, coins, at_ms, timezone, policy)
-    check, spend_timezone = spend[3], spend[4]
+    check, own_timezone = spend[3], spend[4]
 
     system = known.get(("system", guild_id))
     if system is None:
@@ -251,7 +252,8 @@ def _send(
     tagged = tag_gift(split, promo_available=promo, share_percent=share_percent)
     # Buckets before anything is written: a bad timezone fails this gift alone.
     starts = rollups.buckets(at_ms, timezone)
-    spend_starts = starts if spend_timezone == timezone else rollups.buckets(at_ms, spend_timezone)
+    # Spend counters only for a member who keeps their own timezone (storage/budget_ops.py).
+    spend_starts = None if own_timezone is None else rollups.buckets(at_ms, own_timezone)
 
     entry_id = batch.take_entry_id()
     transfers: list[tuple[Any, ...]] = []
@@ -352,7 +354,7 @@ def _send(
 
 
 # (budget, its bucket, spent before, the check, the member's timezone, their low-balance floor)
-_Spend = tuple[Budget | None, int, int, SpendCheck, str, int | None]
+_Spend = tuple[Budget | None, int, int, SpendCheck, str | None, int | None]  # (…, own timezone, …)
 
 
 def _check_budget(
@@ -375,19 +377,28 @@ def _check_budget(
             rules_key, budget_ops.spending_rules, conn, guild_id, sender_id, policy.default_budget
         )
     prefs, stored = rules
-    timezone = prefs.timezone or guild_timezone
+    own = prefs.timezone
     state = stored.state
     budget = state.current if state.pending_from is None else state.effective(from_millis(at_ms))
     if budget is None:
-        return (None, 0, 0, _NO_BUDGET, timezone, prefs.low_balance_below)
-    bucket = rollups.buckets(at_ms, timezone)[budget.period]
-    counter = (guild_id, sender_id, budget.period.value, bucket)
-    spent_before = known.get(("spent", counter))
-    if spent_before is None:
-        spent_before = batch.lookup(
-            ("spent", counter), budget_ops.spent, conn, guild_id, sender_id, budget.period, bucket
-        )
-    spent_before += batch.pending_spend(counter)
+        return (None, 0, 0, _NO_BUDGET, own, prefs.low_balance_below)
+    bucket = rollups.buckets(at_ms, own or guild_timezone)[budget.period]
+    if own is None:  # their spending is their gifters score, in the guild's timezone
+        scored = ("spent-score", guild_id, sender_id, budget.period, bucket)
+        spent_before = known.get(scored)
+        if spent_before is None:
+            spent_before = batch.lookup(
+                scored, _scored_spend, conn, guild_id, sender_id, budget.period, bucket
+            )
+        spent_before += batch.totals.pending(guild_id, sender_id, budget.period, bucket)
+    else:
+        counter = (guild_id, sender_id, budget.period.value, bucket)
+        spent_before = known.get(("spent", counter))
+        if spent_before is None:
+            spent_before = batch.lookup(
+                ("spent", counter), _counted_spend, conn, guild_id, sender_id, budget.period, bucket
+            )
+        spent_before += batch.pending_spend(counter)
     check = check_spend(budget, spent_before=spent_before, coins=coins, thresholds=stored.thresholds)
     if not check.allowed:
         raise BudgetExceeded(
@@ -396,7 +407,15 @@ def _check_budget(
             period=budget.period,
             needed=coins,
         )
-    return (budget, bucket, spent_before, check, timezone, prefs.low_balance_below)
+    return (budget, bucket, spent_before, check, own, prefs.low_balance_below)
+
+
+def _scored_spend(conn: sqlite3.Connection, guild_id: int, user_id: int, period: Period, bucket: int) -> int:
+    return budget_ops.spent(conn, guild_id, user_id, period, bucket, own_timezone=False)
+
+
+def _counted_spend(conn: sqlite3.Connection, guild_id: int, user_id: int, period: Period, bucket: int) -> int:
+    return budget_ops.spent(conn, guild_id, user_id, period, bucket, own_timezone=True)
 
 
 def _owe_reminders(
@@ -447,6 +466,6 @@ def remember_names(conn: sqlite3.Connection, guild_id: int, names: dict[int, str
     conn.executemany(
         "INSERT INTO member_names (guild_id, user_id, name, updated_at) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (guild_id, user_id) DO UPDATE SET name = excluded.name, "
-        "updated_at = excluded.updated_at",
+        "updated_at = excluded.updated_at WHERE member_names.name IS NOT excluded.name",
         [(guild_id, user_id, name[:100], at_ms) for user_id, name in names.items()],
     )

@@ -105,7 +105,7 @@ def test_restore_refuses_a_damaged_backup_and_exits_1(tmp_path):
     make_database(tmp_path / "giftbot.sqlite3")
     make_database(tmp_path / "damaged.sqlite3", gifts=2)
     conn = sqlite3.connect(tmp_path / "damaged.sqlite3")
-    conn.execute("UPDATE spend_counters SET spent = spent + 1")
+    conn.execute("UPDATE board_current SET week_score = week_score + 1")
     conn.commit()
     conn.close()
     before = (tmp_path / "giftbot.sqlite3").read_bytes()
@@ -113,7 +113,7 @@ def test_restore_refuses_a_damaged_backup_and_exits_1(tmp_path):
     result = giftbot("restore", "damaged.sqlite3", cwd=tmp_path)
 
     assert result.returncode == 1
-    assert "FAIL  spend counters" in result.stdout
+    assert "FAIL  rollups" in result.stdout
     assert "was left as it was" in result.stderr
     assert (tmp_path / "giftbot.sqlite3").read_bytes() == before
 

@@ -11,11 +11,20 @@
 --   last place).
 -- The view leaderboard_totals shows all of it in schema 2's shape, one row per bucket.
 --
+-- What a member spent in a bucket is their gifters score for it: spend_counters now holds only
+-- the spending of members who keep their own timezone (the others' rows go).
+--
 -- Backfill: storage/backfills.py rebuilds these from gift_events in each guild's timezone, in
 -- this same transaction; the old table goes.
 
 DROP INDEX leaderboard_totals_rank;
 DROP TABLE leaderboard_totals;
+
+DELETE FROM spend_counters WHERE NOT EXISTS (
+    SELECT 1 FROM member_prefs p
+    WHERE p.guild_id = spend_counters.guild_id AND p.user_id = spend_counters.user_id
+    AND p.timezone IS NOT NULL
+);
 
 CREATE TABLE board_current (
     guild_id      INTEGER NOT NULL,
@@ -62,6 +71,9 @@ CREATE TABLE board_closed (
     last_entry_id INTEGER NOT NULL,
     PRIMARY KEY (guild_id, board, creator_id, period, period_start, user_id)
 ) WITHOUT ROWID;
+-- A member's own closed buckets (their spending chart), without a pass over everyone's.
+CREATE INDEX board_closed_by_member
+    ON board_closed (guild_id, user_id, board, creator_id, period, period_start);
 
 CREATE TABLE board_top (
     guild_id      INTEGER NOT NULL,

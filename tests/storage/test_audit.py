@@ -13,21 +13,23 @@ import pytest
 from storage import Storage
 from storage.audit import SHOWN_PER_CHECK, AuditRefused, audit_file, open_read_only
 from storage.migrate import apply_migrations, latest_version
-from tests.storage.books import ALICE, BOB, CAROL, DAVE, grant, send, with_creators
+from tests.storage.books import ALICE, BOB, CAROL, DAVE, GUILD, NOW, grant, send, with_creators
 
 TRIGGERS = ("entries_append_only_update", "transfers_append_only_update", "transfers_append_only_delete")
 
 
 async def busy_store(path: Path) -> Storage:
-    """A store with grants, gifts to two creators and a revoke: every table has rows."""
+    """A store with grants and gifts to two creators: every table has rows. Alice keeps her own
+    timezone, so she has spend counters (everyone else's spending is their gifters score)."""
     store = Storage(path)
     await store.open()
     await with_creators(store)
     await grant(store, ALICE, 500)
     await grant(store, BOB, 300)
+    await store.update_prefs(guild_id=GUILD, user_id=ALICE, at=NOW, timezone="Asia/Tokyo")
     for n in range(6):
-        await send(store, ALICE, CAROL, "Rose", 1 + n, key=f"a{n}")
         await send(store, BOB, DAVE, "Rose", 2, key=f"b{n}")
+        await send(store, ALICE, CAROL, "Rose", 1 + n, key=f"a{n}")  # the last gift is hers
     return store
 
 
@@ -159,7 +161,11 @@ DAMAGE = {
     ),
     "a timezone that does not exist": (  # the recomputation cannot run: said so, no traceback
         ["INSERT INTO guild_settings (guild_id, key, value) VALUES (1000, 'timezone', 'Mars/Olympus_Mons')"],
-        {"rollups", "spend counters"},
+        {"rollups"},  # Alice's counters follow her own timezone, not the guild's
+    ),
+    "a member's own timezone that does not exist": (
+        [f"UPDATE member_prefs SET timezone = 'Mars/Olympus_Mons' WHERE user_id = {ALICE}"],
+        {"spend counters"},
     ),
     "a row pointing at a missing guild": (
         ["INSERT INTO creators (guild_id, user_id, added_by, added_at) VALUES (424242, 1, 1, 0)"],

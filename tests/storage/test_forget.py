@@ -175,8 +175,14 @@ async def test_spend_counters_follow_the_guild_timezone_once_her_own_is_forgotte
     await season(store)
     await forget(store, guild_id=GUILD, user_id=ALICE, at=at(99))
     assert await store.counter_mismatches() == []
+    # Without her own timezone, the tombstone's spending is its gifters score, in the guild's.
+    assert await rows(store, "SELECT COUNT(*) FROM spend_counters WHERE user_id IN (-1, ?)", (ALICE,)) == [
+        (0,)
+    ]
     monthly = await rows(
-        store, "SELECT SUM(spent) FROM spend_counters WHERE user_id = -1 AND period = 'month'"
+        store,
+        "SELECT SUM(score) FROM leaderboard_totals "
+        "WHERE user_id = -1 AND board = 'gifters' AND period = 'month'",
     )
     assert monthly == [(30 + 300 + 5,)]
 

@@ -474,14 +474,27 @@ class FrozenV5Books(FrozenV4Books):
 class FrozenV6Books(FrozenV5Books):
     """Version 6: as version 5, but the boards are one board_current row per board and member
     (all five periods side by side), buckets left behind in board_closed, and the top 120 of
-    each gifters bucket in board_top; leaderboard_totals is a view."""
+    each gifters bucket in board_top; leaderboard_totals is a view. Spend counters only for
+    members with their own timezone, and a name's updated_at is when it last changed."""
 
     DATED = ("day", "week", "month", "year")
 
     def gift(
         self, guild: int, sender: int, creator: int, name: str, count: int, share: int, key: str, at: int
     ) -> None:
+        named = {
+            user: self.conn.execute(
+                "SELECT name, updated_at FROM member_names WHERE guild_id = ? AND user_id = ?", (guild, user)
+            ).fetchone()
+            for user in (sender, creator)
+        }
         FrozenV1Books.gift(self, guild, sender, creator, name, count, share, key, at)
+        for user, before in named.items():  # a name's updated_at moves only when the name does
+            if before is not None and before[0] == NAMES[user]:
+                self.conn.execute(
+                    "UPDATE member_names SET updated_at = ? WHERE guild_id = ? AND user_id = ?",
+                    (before[1], guild, user),
+                )
         entry, coins, diamonds = self.conn.execute(
             "SELECT e.id, g.coins, g.diamonds FROM entries e JOIN gift_events g ON g.entry_id = e.id "
             "WHERE e.idempotency_key = ?",
@@ -491,14 +504,8 @@ class FrozenV6Books(FrozenV5Books):
             "SELECT value FROM guild_settings WHERE guild_id = ? AND key = 'timezone'", (guild,)
         ).fetchone()
         timezone = row[0] if row else "UTC"
-        for period in ("day", "week", "month"):  # spend counters, as version 3 wrote them
-            self.conn.execute(
-                "INSERT INTO spend_counters (guild_id, user_id, period, period_start, spent) "
-                "VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (guild_id, user_id, period, period_start) DO UPDATE SET "
-                "spent = spend_counters.spent + excluded.spent",
-                (guild, sender, period, _frozen_v2_bucket(period, at, timezone), coins),
-            )
+        # No spend counters: nobody in the season keeps their own timezone, so everyone's
+        # spending is their gifters score.
         starts = [_frozen_v2_bucket(period, at, timezone) for period in self.DATED]
         for board, scope, user, gained in (
             ("gifters", 0, sender, 0),
@@ -630,11 +637,14 @@ async def test_upgrading_keeps_every_balance(tmp_path, version):
         assert await store.db.read(budget_ops.counter_mismatches) == []
         monthly = await store.db.read(
             lambda conn: conn.execute(
-                "SELECT user_id, SUM(spent) FROM spend_counters WHERE guild_id = 1 AND period = 'month' "
-                "GROUP BY user_id ORDER BY user_id"
+                "SELECT user_id, SUM(score) FROM leaderboard_totals WHERE guild_id = 1 AND board = 'gifters' "
+                "AND period = 'month' GROUP BY user_id ORDER BY user_id"
             ).fetchall()
         )
         assert monthly == [(ALICE, 30_628), (BOB, 36)]  # every coin ever gifted, in some month
+        assert await store.db.read(
+            lambda conn: conn.execute("SELECT COUNT(*) FROM spend_counters").fetchone()
+        ) == (0,)  # nobody keeps their own timezone: spending is the gifters score
         assert await store.guild_settings(guild_id=1) == {"creator_share": "70"}
         kiss = await store.gift_by_name(guild_id=1, name="Kiss")
         assert kiss is not None
