@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from datetime import timedelta
 
 import pytest
 
@@ -25,6 +26,7 @@ from tests.storage.books import (
     DAVE,
     GUILD,
     MOD,
+    NAMES,
     NOW,
     assert_books_balance,
     gift_named,
@@ -262,3 +264,27 @@ async def test_the_log_is_copied_back_beside_the_writer_and_before_close(store):
     await store.close()  # waits for the copy under way
     assert checkpointer.runs >= 1
     assert (store.path.parent / (store.path.name + "-wal")).exists() is False
+
+
+async def test_a_name_is_written_when_it_changes_in_a_batch_or_one_by_one(store):
+    """updated_at is when the name last changed: repeats leave the row alone, a new name moves
+    it, and a batch ends exactly as the same gifts one by one would (a rename and back included)."""
+    await with_creators(store)
+    await grant(store, ALICE, 100, key="g")
+    await send(store, ALICE, CAROL, key="first", when=NOW)
+    later = NOW + timedelta(minutes=5)
+    await send(store, ALICE, CAROL, key="same", when=later)
+    named = "SELECT name, updated_at FROM member_names WHERE user_id = ?"
+    assert await rows(store, named, (ALICE,)) == [(NAMES[ALICE], int(NOW.timestamp() * 1000))]
+
+    renamed = {**NAMES, ALICE: "Alice Liddell"}
+    (rose,) = await items(store, "Rose")
+    moments = [later + timedelta(seconds=i) for i in range(1, 4)]
+    await one_batch(
+        store,
+        send(store, ALICE, CAROL, rose, key="b1", when=moments[0], names=renamed),
+        send(store, ALICE, CAROL, rose, key="b2", when=moments[1], names=NAMES),
+        send(store, ALICE, CAROL, rose, key="b3", when=moments[2], names=NAMES),
+    )
+    # back to her old name at b2: that is when it last changed
+    assert await rows(store, named, (ALICE,)) == [(NAMES[ALICE], int(moments[1].timestamp() * 1000))]

@@ -149,3 +149,35 @@ async def test_refused_gifts_leave_no_counter_and_no_reminder(books):
         await gift(books, "k1")
     assert await books.spent(guild_id=GUILD, user_id=FAN, period=Period.WEEK, at=AT) == 0
     assert await reminders(books) == []
+
+
+async def test_without_their_own_timezone_a_members_spending_is_their_gifters_score(books):
+    """Only a member who keeps their own timezone has spend counters; everyone else's spending
+    is their gifters score, and switching between the two keeps the budget exact."""
+    await set_budget(books, Budget(100, Period.WEEK, Mode.HARD))
+    await gift(books, "k1")
+    await gift(books, "k2")
+
+    def counters_and_score(conn):
+        counters = conn.execute("SELECT COUNT(*) FROM spend_counters WHERE user_id = ?", (FAN,)).fetchone()[0]
+        (score,) = conn.execute(
+            "SELECT score FROM leaderboard_totals "
+            "WHERE board = 'gifters' AND period = 'week' AND user_id = ?",
+            (FAN,),
+        ).fetchone()
+        return counters, score
+
+    assert await books.db.read(counters_and_score) == (0, 60)
+
+    await books.update_prefs(guild_id=GUILD, user_id=FAN, at=AT, timezone="Asia/Tokyo")
+    assert (await books.db.read(counters_and_score))[0] == 3  # day, week and month, in Tokyo
+    await gift(books, "k3")  # 90 of 100
+    with pytest.raises(BudgetExceeded):
+        await gift(books, "k4")
+
+    await books.update_prefs(guild_id=GUILD, user_id=FAN, at=AT, timezone=None)
+    assert await books.db.read(counters_and_score) == (0, 90)
+    with pytest.raises(BudgetExceeded):
+        await gift(books, "k5")
+    assert await books.spent(guild_id=GUILD, user_id=FAN, period=Period.WEEK, at=AT) == 90
+    assert await books.counter_mismatches() == []
