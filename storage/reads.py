@@ -168,18 +168,33 @@ def negative_member_accounts(conn: sqlite3.Connection) -> list[tuple[int, int]]:
 # sorted on read, except the gifters board, whose buckets can hold every member of a server:
 # its top is kept in board_top.
 
+# Sorted first, named after: only the rows of the page meet member_names, and the few members
+# who opted out are one set looked up once (member_names_hidden), not a join per ranked row.
 _BOARD_PAGE = (
-    "SELECT t.user_id, COALESCE(n.name, ''), t.score FROM leaderboard_totals t "
-    "LEFT JOIN member_names n ON n.guild_id = t.guild_id AND n.user_id = t.user_id "
-    "WHERE t.guild_id = ? AND t.board = ? AND t.creator_id = ? AND t.period = ? AND t.period_start = ? "
-    "AND COALESCE(n.hidden, 0) = 0 "
-    "ORDER BY t.score DESC, t.last_entry_id ASC LIMIT ? OFFSET ?"
+    "SELECT t.user_id, COALESCE(n.name, ''), t.score FROM ("
+    "SELECT user_id, score, last_entry_id FROM leaderboard_totals "
+    "WHERE guild_id = ?1 AND board = ?2 AND creator_id = ?3 AND period = ?4 AND period_start = ?5 "
+    "AND user_id NOT IN (SELECT h.user_id FROM member_names h WHERE h.guild_id = ?1 AND h.hidden = 1) "
+    "ORDER BY score DESC, last_entry_id ASC LIMIT ?6 OFFSET ?7) t "
+    "LEFT JOIN member_names n ON n.guild_id = ?1 AND n.user_id = t.user_id "
+    "ORDER BY t.score DESC, t.last_entry_id ASC"
 )
 _BOARD_COUNT = (  # capped: a page only needs to know whether more ranks follow, up to the cap
-    "SELECT COUNT(*) FROM (SELECT 1 FROM leaderboard_totals t "
-    "LEFT JOIN member_names n ON n.guild_id = t.guild_id AND n.user_id = t.user_id "
-    "WHERE t.guild_id = ? AND t.board = ? AND t.creator_id = ? AND t.period = ? AND t.period_start = ? "
-    "AND COALESCE(n.hidden, 0) = 0 LIMIT ?) ranked"
+    "SELECT COUNT(*) FROM (SELECT 1 FROM leaderboard_totals "
+    "WHERE guild_id = ?1 AND board = ?2 AND creator_id = ?3 AND period = ?4 AND period_start = ?5 "
+    "AND user_id NOT IN (SELECT h.user_id FROM member_names h WHERE h.guild_id = ?1 AND h.hidden = 1) "
+    "LIMIT ?6) ranked"
+)
+# A creator's all-time supporters: the one bucket that holds every supporter they ever had, read
+# in order from its own index (board_current_supporters_all) instead of sorted.
+_SUPPORTERS_ALL_PAGE = (
+    "SELECT t.user_id, COALESCE(n.name, ''), t.all_score FROM ("
+    "SELECT user_id, all_score, all_last FROM board_current "
+    "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 "
+    "AND user_id NOT IN (SELECT h.user_id FROM member_names h WHERE h.guild_id = ?1 AND h.hidden = 1) "
+    "ORDER BY all_score DESC, all_last ASC LIMIT ?3 OFFSET ?4) t "
+    "LEFT JOIN member_names n ON n.guild_id = ?1 AND n.user_id = t.user_id "
+    "ORDER BY t.all_score DESC, t.all_last ASC"
 )
 _TOP_PAGE = (
     "SELECT t.user_id, COALESCE(n.name, ''), t.score FROM board_top t "
@@ -245,7 +260,10 @@ def board_page(
         if held < rollups.TOP_SIZE or (visible >= count_cap and offset + limit <= visible):
             rows = conn.execute(_TOP_PAGE, (*key, limit, offset)).fetchall()
             return _ranked(rows, offset), min(int(visible), count_cap)
-    rows = conn.execute(_BOARD_PAGE, (*key, limit, offset)).fetchall()
+    if board == "supporters" and period == "all":
+        rows = conn.execute(_SUPPORTERS_ALL_PAGE, (guild_id, creator_id, limit, offset)).fetchall()
+    else:
+        rows = conn.execute(_BOARD_PAGE, (*key, limit, offset)).fetchall()
     total = conn.execute(_BOARD_COUNT, (*key, count_cap)).fetchone()[0]
     return _ranked(rows, offset), int(total)
 

@@ -58,6 +58,11 @@ CREATE TABLE board_current (
     PRIMARY KEY (guild_id, board, creator_id, user_id)
 ) WITHOUT ROWID;
 
+-- A creator's all-time supporters, ranked: the only scope that grows with every fan a creator
+-- ever had (one entry moved per gift; the other scopes and periods are sorted when read).
+CREATE INDEX board_current_supporters_all
+    ON board_current (guild_id, creator_id, all_score DESC, all_last) WHERE board = 'supporters';
+
 CREATE TABLE board_closed (
     guild_id      INTEGER NOT NULL,
     board         TEXT    NOT NULL CHECK (board IN ('gifters', 'creators', 'supporters')),

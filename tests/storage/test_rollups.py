@@ -417,3 +417,16 @@ def test_own_rank_queries_stay_in_their_scope(tmp_path):
     assert not any(detail.startswith("SCAN board_") for detail in details), details
     assert any("USING PRIMARY KEY (guild_id=? AND board=? AND creator_id=?)" in d for d in details), details
     assert any("member_names_hidden" in detail for detail in details), details  # opted-out members first
+
+
+def test_a_creators_all_time_supporters_are_read_from_their_index(tmp_path):
+    """The one scope that grows with every fan a creator ever had is walked in rank order."""
+    conn = sqlite3.connect(tmp_path / "plan.sqlite3")
+    try:
+        apply_migrations(conn)
+        plan = conn.execute("EXPLAIN QUERY PLAN " + reads._SUPPORTERS_ALL_PAGE, (1, 2, 10, 0)).fetchall()
+    finally:
+        conn.close()
+    details = [row[3] for row in plan]
+    assert any("COVERING INDEX board_current_supporters_all" in detail for detail in details), details
+    assert not any(detail.startswith("SCAN board_current") for detail in details), details
