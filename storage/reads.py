@@ -185,17 +185,120 @@ _BOARD_COUNT = (  # capped: a page only needs to know whether more ranks follow,
     "AND user_id NOT IN (SELECT h.user_id FROM member_names h WHERE h.guild_id = ?1 AND h.hidden = 1) "
     "LIMIT ?6) ranked"
 )
-# A creator's all-time supporters: the one bucket that holds every supporter they ever had, read
-# in order from its own index (board_current_supporters_all) instead of sorted.
-_SUPPORTERS_ALL_PAGE = (
-    "SELECT t.user_id, COALESCE(n.name, ''), t.all_score FROM ("
-    "SELECT user_id, all_score, all_last FROM board_current "
-    "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 "
-    "AND user_id NOT IN (SELECT h.user_id FROM member_names h WHERE h.guild_id = ?1 AND h.hidden = 1) "
-    "ORDER BY all_score DESC, all_last ASC LIMIT ?3 OFFSET ?4) t "
-    "LEFT JOIN member_names n ON n.guild_id = ?1 AND n.user_id = t.user_id "
-    "ORDER BY t.all_score DESC, t.all_last ASC"
-)
+# A creator's supporters, per period: the arms read their rank index in order and merge with the
+# bucket's closed rows (late gifts; a past bucket's members who moved on), so only a page's
+# worth of rows is read, however many fans the creator has.
+_SUPPORTERS_PAGE = {
+    "day": (
+        "SELECT t.user_id, COALESCE(n.name, ''), t.score FROM ("
+        "SELECT user_id, day_score AS score, day_last AS last_entry_id FROM board_current "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND day_start = ?3 "
+        "AND user_id NOT IN (SELECT h.user_id FROM member_names h WHERE h.guild_id = ?1 AND h.hidden = 1) "
+        "UNION ALL SELECT user_id, score, last_entry_id FROM board_closed "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND period = 'day' "
+        "AND period_start = ?3 AND user_id NOT IN (SELECT h.user_id FROM member_names h "
+        "WHERE h.guild_id = ?1 AND h.hidden = 1) "
+        "ORDER BY 2 DESC, 3 ASC LIMIT ?4 OFFSET ?5) t "
+        "LEFT JOIN member_names n ON n.guild_id = ?1 AND n.user_id = t.user_id "
+        "ORDER BY t.score DESC, t.last_entry_id ASC"
+    ),
+    "week": (
+        "SELECT t.user_id, COALESCE(n.name, ''), t.score FROM ("
+        "SELECT user_id, week_score AS score, week_last AS last_entry_id FROM board_current "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND week_start = ?3 "
+        "AND user_id NOT IN (SELECT h.user_id FROM member_names h WHERE h.guild_id = ?1 AND h.hidden = 1) "
+        "UNION ALL SELECT user_id, score, last_entry_id FROM board_closed "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND period = 'week' "
+        "AND period_start = ?3 AND user_id NOT IN (SELECT h.user_id FROM member_names h "
+        "WHERE h.guild_id = ?1 AND h.hidden = 1) "
+        "ORDER BY 2 DESC, 3 ASC LIMIT ?4 OFFSET ?5) t "
+        "LEFT JOIN member_names n ON n.guild_id = ?1 AND n.user_id = t.user_id "
+        "ORDER BY t.score DESC, t.last_entry_id ASC"
+    ),
+    "month": (
+        "SELECT t.user_id, COALESCE(n.name, ''), t.score FROM ("
+        "SELECT user_id, month_score AS score, month_last AS last_entry_id FROM board_current "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND month_start = ?3 "
+        "AND user_id NOT IN (SELECT h.user_id FROM member_names h WHERE h.guild_id = ?1 AND h.hidden = 1) "
+        "UNION ALL SELECT user_id, score, last_entry_id FROM board_closed "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND period = 'month' "
+        "AND period_start = ?3 AND user_id NOT IN (SELECT h.user_id FROM member_names h "
+        "WHERE h.guild_id = ?1 AND h.hidden = 1) "
+        "ORDER BY 2 DESC, 3 ASC LIMIT ?4 OFFSET ?5) t "
+        "LEFT JOIN member_names n ON n.guild_id = ?1 AND n.user_id = t.user_id "
+        "ORDER BY t.score DESC, t.last_entry_id ASC"
+    ),
+    "year": (
+        "SELECT t.user_id, COALESCE(n.name, ''), t.score FROM ("
+        "SELECT user_id, year_score AS score, year_last AS last_entry_id FROM board_current "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND year_start = ?3 "
+        "AND user_id NOT IN (SELECT h.user_id FROM member_names h WHERE h.guild_id = ?1 AND h.hidden = 1) "
+        "UNION ALL SELECT user_id, score, last_entry_id FROM board_closed "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND period = 'year' "
+        "AND period_start = ?3 AND user_id NOT IN (SELECT h.user_id FROM member_names h "
+        "WHERE h.guild_id = ?1 AND h.hidden = 1) "
+        "ORDER BY 2 DESC, 3 ASC LIMIT ?4 OFFSET ?5) t "
+        "LEFT JOIN member_names n ON n.guild_id = ?1 AND n.user_id = t.user_id "
+        "ORDER BY t.score DESC, t.last_entry_id ASC"
+    ),
+    "all": (
+        "SELECT t.user_id, COALESCE(n.name, ''), t.score FROM ("
+        "SELECT user_id, all_score AS score, all_last AS last_entry_id FROM board_current "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND ?3 = 0 "
+        "AND user_id NOT IN (SELECT h.user_id FROM member_names h WHERE h.guild_id = ?1 AND h.hidden = 1) "
+        "ORDER BY 2 DESC, 3 ASC LIMIT ?4 OFFSET ?5) t "
+        "LEFT JOIN member_names n ON n.guild_id = ?1 AND n.user_id = t.user_id "
+        "ORDER BY t.score DESC, t.last_entry_id ASC"
+    ),
+}
+_SUPPORTERS_COUNT = {  # capped, as _BOARD_COUNT
+    "day": (
+        "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM board_current "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND day_start = ?3 "
+        "AND user_id NOT IN (SELECT h.user_id FROM member_names h "
+        "WHERE h.guild_id = ?1 AND h.hidden = 1) LIMIT ?4)) + "
+        "(SELECT COUNT(*) FROM (SELECT 1 FROM board_closed "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND period = 'day' "
+        "AND period_start = ?3 AND user_id NOT IN (SELECT h.user_id FROM member_names h "
+        "WHERE h.guild_id = ?1 AND h.hidden = 1) LIMIT ?4))"
+    ),
+    "week": (
+        "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM board_current "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND week_start = ?3 "
+        "AND user_id NOT IN (SELECT h.user_id FROM member_names h "
+        "WHERE h.guild_id = ?1 AND h.hidden = 1) LIMIT ?4)) + "
+        "(SELECT COUNT(*) FROM (SELECT 1 FROM board_closed "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND period = 'week' "
+        "AND period_start = ?3 AND user_id NOT IN (SELECT h.user_id FROM member_names h "
+        "WHERE h.guild_id = ?1 AND h.hidden = 1) LIMIT ?4))"
+    ),
+    "month": (
+        "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM board_current "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND month_start = ?3 "
+        "AND user_id NOT IN (SELECT h.user_id FROM member_names h "
+        "WHERE h.guild_id = ?1 AND h.hidden = 1) LIMIT ?4)) + "
+        "(SELECT COUNT(*) FROM (SELECT 1 FROM board_closed "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND period = 'month' "
+        "AND period_start = ?3 AND user_id NOT IN (SELECT h.user_id FROM member_names h "
+        "WHERE h.guild_id = ?1 AND h.hidden = 1) LIMIT ?4))"
+    ),
+    "year": (
+        "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM board_current "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND year_start = ?3 "
+        "AND user_id NOT IN (SELECT h.user_id FROM member_names h "
+        "WHERE h.guild_id = ?1 AND h.hidden = 1) LIMIT ?4)) + "
+        "(SELECT COUNT(*) FROM (SELECT 1 FROM board_closed "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND period = 'year' "
+        "AND period_start = ?3 AND user_id NOT IN (SELECT h.user_id FROM member_names h "
+        "WHERE h.guild_id = ?1 AND h.hidden = 1) LIMIT ?4))"
+    ),
+    "all": (
+        "SELECT COUNT(*) FROM (SELECT 1 FROM board_current "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND ?3 = 0 "
+        "AND user_id NOT IN (SELECT h.user_id FROM member_names h "
+        "WHERE h.guild_id = ?1 AND h.hidden = 1) LIMIT ?4)"
+    ),
+}
 _TOP_PAGE = (
     "SELECT t.user_id, COALESCE(n.name, ''), t.score FROM board_top t "
     "LEFT JOIN member_names n ON n.guild_id = t.guild_id AND n.user_id = t.user_id "
@@ -260,10 +363,12 @@ def board_page(
         if held < rollups.TOP_SIZE or (visible >= count_cap and offset + limit <= visible):
             rows = conn.execute(_TOP_PAGE, (*key, limit, offset)).fetchall()
             return _ranked(rows, offset), min(int(visible), count_cap)
-    if board == "supporters" and period == "all":
-        rows = conn.execute(_SUPPORTERS_ALL_PAGE, (guild_id, creator_id, limit, offset)).fetchall()
-    else:
-        rows = conn.execute(_BOARD_PAGE, (*key, limit, offset)).fetchall()
+    if board == "supporters":
+        scope = (guild_id, creator_id, period_start)
+        rows = conn.execute(_SUPPORTERS_PAGE[period], (*scope, limit, offset)).fetchall()
+        total = conn.execute(_SUPPORTERS_COUNT[period], (*scope, count_cap)).fetchone()[0]
+        return _ranked(rows, offset), int(total)
+    rows = conn.execute(_BOARD_PAGE, (*key, limit, offset)).fetchall()
     total = conn.execute(_BOARD_COUNT, (*key, count_cap)).fetchone()[0]
     return _ranked(rows, offset), int(total)
 

@@ -58,8 +58,18 @@ CREATE TABLE board_current (
     PRIMARY KEY (guild_id, board, creator_id, user_id)
 ) WITHOUT ROWID;
 
--- A creator's all-time supporters, ranked: the only scope that grows with every fan a creator
--- ever had (one entry moved per gift; the other scopes and periods are sorted when read).
+-- Each creator's supporters, ranked per period: a big creator's fans are too many to sort when
+-- read (a gift moves five entries of its supporter row; gifters use board_top, and creators
+-- are few enough to sort).
+CREATE INDEX board_current_supporters_day
+    ON board_current (guild_id, creator_id, day_start, day_score DESC, day_last) WHERE board = 'supporters';
+CREATE INDEX board_current_supporters_week
+    ON board_current (guild_id, creator_id, week_start, week_score DESC, week_last) WHERE board = 'supporters';
+CREATE INDEX board_current_supporters_month
+    ON board_current (guild_id, creator_id, month_start, month_score DESC, month_last)
+    WHERE board = 'supporters';
+CREATE INDEX board_current_supporters_year
+    ON board_current (guild_id, creator_id, year_start, year_score DESC, year_last) WHERE board = 'supporters';
 CREATE INDEX board_current_supporters_all
     ON board_current (guild_id, creator_id, all_score DESC, all_last) WHERE board = 'supporters';
 

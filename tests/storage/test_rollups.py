@@ -9,6 +9,8 @@ import random
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.economy.models import Board, GiftReceipt, LeaderboardRow
 from bot.economy.periods import Period, previous_window, window, zone
 from storage import Storage, reads
@@ -419,14 +421,23 @@ def test_own_rank_queries_stay_in_their_scope(tmp_path):
     assert any("member_names_hidden" in detail for detail in details), details  # opted-out members first
 
 
-def test_a_creators_all_time_supporters_are_read_from_their_index(tmp_path):
-    """The one scope that grows with every fan a creator ever had is walked in rank order."""
+@pytest.mark.parametrize("period", ["day", "week", "month", "year", "all"])
+def test_a_creators_supporters_are_read_from_their_rank_index(tmp_path, period):
+    """However many fans a creator has, a page walks that period's index in rank order (merged
+    with the bucket's closed rows), and the count stops at its cap: nothing sorts the scope."""
     conn = sqlite3.connect(tmp_path / "plan.sqlite3")
     try:
         apply_migrations(conn)
-        plan = conn.execute("EXPLAIN QUERY PLAN " + reads._SUPPORTERS_ALL_PAGE, (1, 2, 10, 0)).fetchall()
+        page = conn.execute(
+            "EXPLAIN QUERY PLAN " + reads._SUPPORTERS_PAGE[period], (1, 2, 0, 10, 0)
+        ).fetchall()
+        count = conn.execute(
+            "EXPLAIN QUERY PLAN " + reads._SUPPORTERS_COUNT[period], (1, 2, 0, 100)
+        ).fetchall()
     finally:
         conn.close()
-    details = [row[3] for row in plan]
-    assert any("COVERING INDEX board_current_supporters_all" in detail for detail in details), details
-    assert not any(detail.startswith("SCAN board_current") for detail in details), details
+    details = [row[3] for row in page + count]
+    assert any(f"COVERING INDEX board_current_supporters_{period}" in detail for detail in details), details
+    assert not any(detail.startswith("SCAN board_") for detail in details), details
+    if period != "all":
+        assert any("MERGE (UNION ALL)" in detail for detail in details), details
