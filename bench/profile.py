@@ -1,5 +1,8 @@
 """`python -m bench.profile [GIFTS] [WALLETS]`: the headline load alone, to run under a profiler.
 
+`python -m bench.profile --statements [GIFTS]` runs it once with the writer's connection timed:
+the database thread's time per gift in each kind of statement (COMMIT included), and in all.
+
     .venv/bin/py-spy record --idle --format raw -o bench/.data/gifts.txt -- \\
         .venv/bin/python -m bench.profile 20000
     .venv/bin/python -m bench.profile --summary bench/.data/gifts.txt
@@ -13,8 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections import Counter
+import time
+from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Any
+
+from storage import group_commit
 
 from . import dataset, throughput
 from .config import DATA_DIR
@@ -55,9 +62,59 @@ def summarise(raw: Path, top: int = 25) -> None:
         print(f"  {100 * samples / total:5.1f}%  {frame}")
 
 
+class _Timed:
+    """A connection whose statements add their time to `spent`, keyed by their first words."""
+
+    def __init__(self, conn: Any, spent: dict[str, float]) -> None:
+        self._conn, self._spent = conn, spent
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return self._conn.execute(sql, *args)
+        finally:
+            self._spent[" ".join(sql.split()[:4])] += time.perf_counter() - started
+
+    def executemany(self, sql: str, *args: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return self._conn.executemany(sql, *args)
+        finally:
+            self._spent[" ".join(sql.split()[:4])] += time.perf_counter() - started
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+def statements(gifts: int) -> None:
+    """The headline load with the database thread's time split by statement."""
+    spent: dict[str, float] = defaultdict(float)
+    batch_time = [0.0]
+    run_batch = group_commit._run_batch
+
+    def timed(conn: Any, operations: Any, *, merged: bool) -> Any:
+        started = time.perf_counter()
+        try:
+            return run_batch(_Timed(conn, spent), operations, merged=merged)  # type: ignore[arg-type]
+        finally:
+            batch_time[0] += time.perf_counter() - started
+
+    group_commit._run_batch = timed
+    try:
+        asyncio.run(_load(gifts, 100_000))
+    finally:
+        group_commit._run_batch = run_batch
+    print(f"\n{1e6 * batch_time[0] / gifts:7.1f} µs a gift on the database thread, of which SQL:")
+    for sql, seconds in sorted(spent.items(), key=lambda item: -item[1])[:15]:
+        print(f"{1e6 * seconds / gifts:7.1f} µs  {sql}")
+    print(f"{1e6 * (batch_time[0] - sum(spent.values())) / gifts:7.1f} µs  Python around it")
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--summary":
         summarise(Path(sys.argv[2]))
+    elif len(sys.argv) > 1 and sys.argv[1] == "--statements":
+        statements(int(sys.argv[2]) if len(sys.argv) > 2 else 20_000)
     else:
         asyncio.run(
             _load(
