@@ -208,20 +208,6 @@ class Totals:
         self._last_starts: dict[Period, int] | None = None
         self._last_tuple: tuple[int, int, int, int] = (0, 0, 0, 0)
 
-    def add_gift(
-        self,
-        *,
-        guild_id: int,
-        sender_id: int,
-        creator_id: int,
-        coins: int,
-        diamonds: int,
-        entry_id: int,
-        at_ms: int,
-        timezone: str,
-    ) -> None:
-        self.add(guild_id, sender_id, creator_id, coins, diamonds, entry_id, buckets(at_ms, timezone))
-
     def add(
         self,
         guild_id: int,
@@ -561,33 +547,6 @@ def _update_top(conn: sqlite3.Connection, bucket: BucketKey, candidates: list[Ca
     floor = conn.execute(_TOP_FLOOR, (*bucket, TOP_SIZE - 1)).fetchone()
     if floor is not None:
         conn.execute(_TRIM_TOP, (*bucket, floor[0], floor[0], floor[1]))
-
-
-def add_gift(
-    conn: sqlite3.Connection,
-    *,
-    guild_id: int,
-    sender_id: int,
-    creator_id: int,
-    coins: int,
-    diamonds: int,
-    entry_id: int,
-    at_ms: int,
-    timezone: str,
-) -> None:
-    """One gift's additions, written now."""
-    totals = Totals()
-    totals.add_gift(
-        guild_id=guild_id,
-        sender_id=sender_id,
-        creator_id=creator_id,
-        coins=coins,
-        diamonds=diamonds,
-        entry_id=entry_id,
-        at_ms=at_ms,
-        timezone=timezone,
-    )
-    totals.write(conn)
 
 
 REBUILD_CHUNK = 50_000  # gifts summed in memory between writes: bounded memory on any history

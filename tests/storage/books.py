@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.economy.models import Currency, GiftItem, GiftReceipt, Receipt
-from storage import Storage
+from storage import Storage, budget_ops
 
 GUILD = 1_000
 MOD = 10
@@ -133,3 +134,18 @@ async def assert_books_balance(store: Storage) -> None:
     assert totals.balanced
     assert await store.balance_mismatches() == []
     assert await rows(store, "SELECT id FROM accounts WHERE non_negative = 1 AND balance < 0") == []
+
+
+async def one_batch(store: Storage, *writes: Any) -> list[Any]:
+    """Run the writes concurrently and check they really shared one transaction."""
+    before = store.db.writer.batches
+    results = await asyncio.gather(*writes, return_exceptions=True)
+    assert store.db.writer.batches - before == 1
+    return results
+
+
+async def assert_derived_rows_match(store: Storage) -> None:
+    """Boards and spend counters equal a recount from the gifts, and the books balance."""
+    assert await store.rollup_mismatches() == []
+    assert await store.db.read(budget_ops.counter_mismatches) == []
+    await assert_books_balance(store)

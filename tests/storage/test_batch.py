@@ -28,9 +28,10 @@ from tests.storage.books import (
     MOD,
     NAMES,
     NOW,
-    assert_books_balance,
+    assert_derived_rows_match,
     gift_named,
     grant,
+    one_batch,
     rows,
     send,
     with_creators,
@@ -40,20 +41,6 @@ from tests.storage.books import (
 async def items(store, *names: str):
     """Catalogue gifts looked up before a race, so the racing calls are writes and nothing else."""
     return [await gift_named(store, name) for name in names]
-
-
-async def one_batch(store, *writes):
-    """Run the writes concurrently and check they really shared one transaction."""
-    before = store.db.writer.batches
-    results = await asyncio.gather(*writes, return_exceptions=True)
-    assert store.db.writer.batches - before == 1
-    return results
-
-
-async def assert_derived_rows_match(store) -> None:
-    assert await store.rollup_mismatches() == []
-    assert await store.db.read(budget_ops.counter_mismatches) == []
-    await assert_books_balance(store)
 
 
 async def test_a_key_sent_twice_in_one_batch_moves_money_once(store):

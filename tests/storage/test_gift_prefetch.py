@@ -33,27 +33,14 @@ from tests.storage.books import (
     GUILD,
     MOD,
     NOW,
-    assert_books_balance,
+    assert_derived_rows_match,
     gift_named,
     grant,
+    one_batch,
     rows,
     send,
     with_creators,
 )
-
-
-async def one_batch(store, *writes):
-    """Run the writes concurrently and check they really shared one transaction."""
-    before = store.db.writer.batches
-    results = await asyncio.gather(*writes, return_exceptions=True)
-    assert store.db.writer.batches - before == 1
-    return results
-
-
-async def assert_derived_rows_match(store) -> None:
-    assert await store.rollup_mismatches() == []
-    assert await store.db.read(budget_ops.counter_mismatches) == []
-    await assert_books_balance(store)
 
 
 @pytest.fixture
