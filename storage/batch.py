@@ -138,7 +138,7 @@ class Batch:
         if kept and gifts is not None:
             self.known.update(self._op_lookups)
             for gift in gifts:
-                self._apply_gift(*gift)
+                self._apply_gift(gift)
         elif not kept:
             self._next_entry = self._op_next_entry  # its entry ids are free again, as in SQLite
         if self._op_lookups:
@@ -211,23 +211,15 @@ class Batch:
         balance moves (account, amount), event (the gift_events columns: entry, guild, sender,
         creator, …, coins, diamonds, channel, at, …), rollup and spend-counter buckets (see
         rollups.buckets), diamond hold, the sender's wallet after it, and both display names."""
+        gift = (entry, transfers, moves, event, starts, spend_starts, hold, wallet, names)
         if self._op is None:
-            self._apply_gift(entry, transfers, moves, event, starts, spend_starts, hold, wallet, names)
+            self._apply_gift(gift)
         else:
-            self._op.append((entry, transfers, moves, event, starts, spend_starts, hold, wallet, names))
+            self._op.append(gift)
 
-    def _apply_gift(
-        self,
-        entry: tuple[Any, ...],
-        transfers: list[tuple[Any, ...]],
-        moves: list[tuple[int, int]],
-        event: tuple[Any, ...],
-        starts: dict[Any, int],
-        spend_starts: dict[Any, int] | None,
-        hold: tuple[tuple[int, int, int], int] | None,
-        wallet: Wallet,
-        names: tuple[str, str],
-    ) -> None:
+    def _apply_gift(self, gift: tuple[Any, ...]) -> None:
+        """Take in one kept gift (the arguments of `add_gift`, as a tuple)."""
+        entry, transfers, moves, event, starts, spend_starts, hold, wallet, names = gift
         entry_id, guild_id, sender_id, creator_id = event[:4]
         coins, diamonds, at_ms = event[9], event[10], event[12]
         self.entries.append(entry)
