@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import nullcontext
 from typing import Any
 
 from bot.economy.budget import Budget, BudgetExceeded, GiftTooLarge, SpendCheck, SpendPolicy, check_spend
@@ -172,16 +173,11 @@ def send_gift(
     writes everything before returning.
     """
     batch = batches.current()
-    if batch is None:
-        with Batch(conn) as alone:
-            return _send(
-                conn, alone, guild_id, sender_id, sender_name, creator_id, creator_name, gift_id, count,
-                share_percent, channel_id, key, at_ms, policy or _NO_POLICY, hold_days,
-            )  # fmt: skip
-    return _send(
-        conn, batch, guild_id, sender_id, sender_name, creator_id, creator_name, gift_id, count,
-        share_percent, channel_id, key, at_ms, policy or _NO_POLICY, hold_days,
-    )  # fmt: skip
+    with Batch(conn) if batch is None else nullcontext(batch) as current:
+        return _send(
+            conn, current, guild_id, sender_id, sender_name, creator_id, creator_name, gift_id, count,
+            share_percent, channel_id, key, at_ms, policy or _NO_POLICY, hold_days,
+        )  # fmt: skip
 
 
 def _send(

@@ -231,6 +231,7 @@ class Totals:
             )
         at = self._last_tuple
         rows = self.rows
+        # The three boards spelled out rather than looped: this runs for every gift.
         key = (guild_id, "gifters", 0, sender_id)
         run = rows.get(key)
         if run is None:
