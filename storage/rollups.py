@@ -17,6 +17,7 @@ buckets is read whole.
 
 from __future__ import annotations
 
+import heapq
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -110,9 +111,11 @@ _ADD_CLOSED = (
     "gifts = board_closed.gifts + excluded.gifts, "
     "last_entry_id = MAX(board_closed.last_entry_id, excluded.last_entry_id)"
 )
-_CLOSED_SCORE = (
-    "SELECT score, last_entry_id FROM board_closed WHERE guild_id = ? AND board = ? AND creator_id = ? "
-    "AND period = ? AND period_start = ? AND user_id = ?"
+# Closed buckets' scores, by key (a JSON list of [guild, board, creator, period, start, user]).
+_CLOSED_SCORES = (
+    "SELECT k.key, c.score, c.last_entry_id FROM json_each(?) k CROSS JOIN board_closed c "
+    "ON c.guild_id = k.value ->> 0 AND c.board = k.value ->> 1 AND c.creator_id = k.value ->> 2 "
+    "AND c.period = k.value ->> 3 AND c.period_start = k.value ->> 4 AND c.user_id = k.value ->> 5"
 )
 # The last place of a full top (nothing while it has room left).
 _TOP_FLOOR = (
@@ -387,14 +390,15 @@ def _move(
     _candidacies(tops, ranked, _ROW_COLUMNS)
     if closed:
         conn.executemany(_ADD_CLOSED, [(*key, *values) for key, values in closed.items()])
-        for guild_id, board, scope, period, start, user_id in late:
-            # a closed bucket gained: it may climb that bucket's top
-            score, last = conn.execute(
-                _CLOSED_SCORE, (guild_id, board, scope, period, start, user_id)
-            ).fetchone()
-            tops.setdefault((guild_id, board, scope, period, start), []).append(
-                ([(guild_id, board, scope, user_id, score, last)], 4, 5)
-            )
+        # A closed bucket gained: it may climb that bucket's top.
+        keys = list(dict.fromkeys(late))
+        for first in range(0, len(keys), _LOAD_CHUNK):
+            chunk = keys[first : first + _LOAD_CHUNK]
+            for index, score, last in conn.execute(_CLOSED_SCORES, (json.dumps(chunk),)):
+                guild_id, board, scope, period, start, user_id = chunk[index]
+                tops.setdefault((guild_id, board, scope, period, start), []).append(
+                    ([(guild_id, board, scope, user_id, score, last)], 4, 5)
+                )
 
 
 def _in_other_buckets(
@@ -521,6 +525,11 @@ def _close(
         held[3] = max(held[3], last)
 
 
+def _rank_order(save: tuple[Any, ...]) -> tuple[int, int]:
+    """A board_top row's place: higher score first, then whoever got there first."""
+    return (-save[6], save[7])
+
+
 def _update_top(conn: sqlite3.Connection, bucket: BucketKey, candidates: list[Candidates]) -> None:
     """Keep `board_top` the exact top of `bucket` after these members' scores grew.
 
@@ -544,6 +553,8 @@ def _update_top(conn: sqlite3.Connection, bucket: BucketKey, candidates: list[Ca
         ]
         if not saves:
             return
+    if len(saves) > TOP_SIZE:  # only the best TOP_SIZE of them can be in the new top
+        saves = heapq.nsmallest(TOP_SIZE, saves, key=_rank_order)
     conn.executemany(_SAVE_TOP, saves)
     floor = conn.execute(_TOP_FLOOR, (*bucket, TOP_SIZE - 1)).fetchone()
     if floor is not None:
