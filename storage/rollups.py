@@ -561,7 +561,6 @@ def _update_top(conn: sqlite3.Connection, bucket: BucketKey, candidates: list[Ca
         conn.execute(_TRIM_TOP, (*bucket, floor[0], floor[0], floor[1]))
 
 
-REBUILD_CHUNK = 50_000  # gifts summed in memory between writes: bounded memory on any history
 _DELETE_GUILD = (
     "DELETE FROM board_current WHERE guild_id = ?",
     "DELETE FROM board_closed WHERE guild_id = ?",
@@ -570,22 +569,13 @@ _DELETE_GUILD = (
 
 
 def rebuild_guild(conn: sqlite3.Connection, guild_id: int, timezone: str) -> int:
-    """Recompute a guild's rollups from its gifts (after a timezone change). Returns gifts replayed."""
+    """Recompute a guild's rollups from its gifts (after a timezone change): a set-based recount
+    (storage/board_rebuild.py), not the gift-by-gift path. Returns the gifts counted."""
+    from .board_rebuild import recount_guild  # it builds on this module's buckets
+
     for delete in _DELETE_GUILD:
         conn.execute(delete, (guild_id,))
-    replayed = 0
-    totals = Totals()
-    cursor = conn.execute(
-        "SELECT sender_id, creator_id, coins, diamonds, entry_id, created_at FROM gift_events "
-        "WHERE guild_id = ? ORDER BY entry_id",
-        (guild_id,),
-    )
-    while chunk := cursor.fetchmany(REBUILD_CHUNK):
-        for sender_id, creator_id, coins, diamonds, entry_id, at_ms in chunk:
-            totals.add(guild_id, sender_id, creator_id, coins, diamonds, entry_id, buckets(at_ms, timezone))
-        replayed += len(chunk)
-        totals.write(conn)
-    return replayed
+    return recount_guild(conn, guild_id, timezone)
 
 
 def guild_timezone(conn: sqlite3.Connection, guild_id: int) -> str:
