@@ -4,11 +4,13 @@ A gift adds to three rows of `board_current` (its gifter, its creator and the cr
 supporter), each holding the member's day, week, month, year and all-time buckets side by side.
 When a member's next gift lands in a later bucket, the bucket they leave is written once to
 `board_closed`; a late gift for an earlier bucket goes straight there. `board_top` keeps the top
-`TOP_SIZE` of every gifters bucket, the one board too large to sort when read: scores only grow,
-so the new top is the old top plus whoever passed its last place. The view `leaderboard_totals`
+`TOP_SIZE` of every gifters bucket (as many rows as members): scores only grow, so the new top is
+the old top plus whoever passed its last place. A creator's supporters are ranked by partial
+indexes instead, and the creators board is sorted when read. The view `leaderboard_totals`
 shows all of it as one row per bucket (migration 0006).
 
-Buckets follow the guild's timezone; changing it rebuilds the guild's rows from gift_events.
+Buckets follow the guild's timezone; changing it recounts the guild's rows from gift_events
+(storage/board_rebuild.py, which the checks also compare these rows with).
 Gifts committed together add up in memory first (`Totals`), so a row several of them touch is
 written once. Rows are read only where needed: a row still in the batch's buckets (nearly every
 one) gets its additions in SQL; a gifters row's scores are read, for the tops; a row changing
