@@ -170,26 +170,6 @@ def find_entry(conn: sqlite3.Connection, key: str, kind: str) -> int | None:
     return int(row[0])
 
 
-def insert_entry(
-    conn: sqlite3.Connection,
-    *,
-    guild_id: int,
-    key: str,
-    kind: str,
-    actor_id: int,
-    reason: str | None,
-    at_ms: int,
-) -> int | None:
-    """Write an entry row under `key`; None when the key is already taken (a replay, or a bug:
-    see find_entry). One statement: the UNIQUE key is the check."""
-    row = conn.execute(
-        "INSERT INTO entries (guild_id, idempotency_key, kind, actor_id, reason, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
-        (guild_id, key, kind, actor_id, reason, at_ms),
-    ).fetchone()
-    return int(row[0]) if row else None
-
-
 def post_entry(
     conn: sqlite3.Connection,
     *,

@@ -139,7 +139,6 @@ def _is_creator(conn: sqlite3.Connection, guild_id: int, user_id: int) -> bool:
     return found.fetchone() is not None
 
 
-_UNREAD = object()  # a lookup the batch has not read yet
 _NO_POLICY = SpendPolicy()
 _NO_BUDGET = check_spend(None, spent_before=0, coins=1)  # the same for any spend
 _COIN, _DIAMOND, _GIFT = Currency.COIN.value, Currency.DIAMOND.value, EntryKind.GIFT.value
@@ -197,13 +196,11 @@ def _send(
     policy: SpendPolicy,
     hold_days: int,
 ) -> GiftReceipt:
-    known = batch.known
-    # The replay check: a key written before, or by a gift earlier in this batch.
+    # The replay check: a key written before, or by a gift earlier in this batch. Lookups read
+    # what the batch prefetched (storage/gift_prefetch.py), or read it themselves.
     existing = batch.keys.get(key)
     if existing is None:
-        found = known.get(("entry", key), _UNREAD)
-        if found is _UNREAD:
-            found = batch.lookup(("entry", key), gift_prefetch.entry, conn, key)
+        found = batch.lookup(("entry", key), gift_prefetch.entry, conn, key)
         if found is not None:
             if found[1] != _GIFT:
                 raise ledger.KeyReused(key, found[1])
@@ -214,20 +211,13 @@ def _send(
     # the guild's books were opened, so a gift never needs to open them.
     # Read in the transaction, not passed in: a timezone change committed a moment ago
     # re-bucketed every rollup, and this gift must land in the new buckets too.
-    timezone = known.get(("timezone", guild_id))
-    if timezone is None:
-        timezone = batch.lookup(("timezone", guild_id), rollups.guild_timezone, conn, guild_id)
-    gift = known.get(("gift", guild_id, gift_id), _UNREAD)
-    if gift is _UNREAD:
-        gift = batch.lookup(("gift", guild_id, gift_id), _catalogue_gift, conn, guild_id, gift_id)
+    timezone = batch.lookup(("timezone", guild_id), rollups.guild_timezone, conn, guild_id)
+    gift = batch.lookup(("gift", guild_id, gift_id), _catalogue_gift, conn, guild_id, gift_id)
     if gift is None:
         raise UnknownGift(str(gift_id))
     if not gift.enabled:
         raise GiftDisabled(gift.name)
-    is_creator = known.get(("creator", guild_id, creator_id))
-    if is_creator is None:
-        is_creator = batch.lookup(("creator", guild_id, creator_id), _is_creator, conn, guild_id, creator_id)
-    if not is_creator:
+    if not batch.lookup(("creator", guild_id, creator_id), _is_creator, conn, guild_id, creator_id):
         raise NotACreator(creator_name)
     split = split_gift(gift_cost(gift.price, count), share_percent)
     coins = split.coins
@@ -236,9 +226,7 @@ def _send(
     spend = _check_budget(conn, batch, guild_id, sender_id, coins, at_ms, timezone, policy)
     check, own_timezone = spend[3], spend[4]
 
-    system = known.get(("system", guild_id))
-    if system is None:
-        system = batch.lookup(("system", guild_id), ledger.system_accounts, conn, guild_id)
+    system = batch.lookup(("system", guild_id), ledger.system_accounts, conn, guild_id)
     sink = system["gift_sink"]
     # The balance check: the wallet as read in this transaction, less what earlier gifts of the
     # batch took. Promo coins are spent first.
@@ -282,17 +270,16 @@ def _send(
             ("paid_diamonds", "diamonds_paid", tagged.paid_diamonds),
         ):
             if amount:
-                account = known.get(("account", guild_id, creator_id, code))
-                if account is None:  # opened on the creator's first diamonds of this kind
-                    account = batch.lookup(
-                        ("account", guild_id, creator_id, code),
-                        ledger.member_account,
-                        conn,
-                        guild_id,
-                        creator_id,
-                        code,
-                        at_ms,
-                    )
+                # opened on the creator's first diamonds of this kind
+                account = batch.lookup(
+                    ("account", guild_id, creator_id, code),
+                    ledger.member_account,
+                    conn,
+                    guild_id,
+                    creator_id,
+                    code,
+                    at_ms,
+                )
                 transfers.append(
                     (entry_id, f"{key}#{name}", guild_id, _DIAMOND, issuer, account, amount, at_ms)
                 )
@@ -365,14 +352,10 @@ def _check_budget(
 ) -> _Spend:
     """The budget check, in the gift's transaction: concurrent gifts can never overshoot, and
     gifts earlier in the same batch count although their counters are not written yet."""
-    known = batch.known
     rules_key = ("spending", guild_id, sender_id, policy.default_budget)
-    rules = known.get(rules_key)
-    if rules is None:
-        rules = batch.lookup(
-            rules_key, budget_ops.spending_rules, conn, guild_id, sender_id, policy.default_budget
-        )
-    prefs, stored = rules
+    prefs, stored = batch.lookup(
+        rules_key, budget_ops.spending_rules, conn, guild_id, sender_id, policy.default_budget
+    )
     own = prefs.timezone
     state = stored.state
     budget = state.current if state.pending_from is None else state.effective(from_millis(at_ms))
@@ -381,19 +364,13 @@ def _check_budget(
     bucket = rollups.buckets(at_ms, own or guild_timezone)[budget.period]
     if own is None:  # their spending is their gifters score, in the guild's timezone
         scored = ("spent-score", guild_id, sender_id, budget.period, bucket)
-        spent_before = known.get(scored)
-        if spent_before is None:
-            spent_before = batch.lookup(
-                scored, _scored_spend, conn, guild_id, sender_id, budget.period, bucket
-            )
+        spent_before = batch.lookup(scored, _scored_spend, conn, guild_id, sender_id, budget.period, bucket)
         spent_before += batch.totals.pending(guild_id, sender_id, budget.period, bucket)
     else:
         counter = (guild_id, sender_id, budget.period.value, bucket)
-        spent_before = known.get(("spent", counter))
-        if spent_before is None:
-            spent_before = batch.lookup(
-                ("spent", counter), _counted_spend, conn, guild_id, sender_id, budget.period, bucket
-            )
+        spent_before = batch.lookup(
+            ("spent", counter), _counted_spend, conn, guild_id, sender_id, budget.period, bucket
+        )
         spent_before += batch.pending_spend(counter)
     check = check_spend(budget, spent_before=spent_before, coins=coins, thresholds=stored.thresholds)
     if not check.allowed:

@@ -31,7 +31,6 @@ from zoneinfo import ZoneInfo
 from bot.economy.clock import to_millis
 from bot.economy.periods import Period, window
 
-BOARDS = ("gifters", "creators", "supporters")
 ALL_START = 0
 DATED = (Period.DAY, Period.WEEK, Period.MONTH, Period.YEAR)
 
@@ -236,7 +235,6 @@ class Totals:
             )
         at = self._last_tuple
         rows = self.rows
-        # The three boards spelled out rather than looped: this runs for every gift.
         key = (guild_id, "gifters", 0, sender_id)
         run = rows.get(key)
         if run is None:
