@@ -101,6 +101,21 @@ def snapshot(conn: sqlite3.Connection) -> Books:
     )
 
 
+def schema(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
+    """Every table, index, view and trigger with its SQL, as SQLite keeps them."""
+    return conn.execute(
+        "SELECT type, name, COALESCE(sql, '') FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name"
+    ).fetchall()
+
+
+def _fresh_schema(path: Path) -> list[tuple[str, str, str]]:
+    conn = build_at(path, latest_version())
+    try:
+        return schema(conn)
+    finally:
+        conn.close()
+
+
 def check_database(conn: sqlite3.Connection) -> None:
     """SQLite's own checks: the file is sound and no foreign key dangles."""
     assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
@@ -143,6 +158,8 @@ async def upgraded(path: Path, *, version: int, write: Writer) -> AsyncIterator[
         assert after.entries == before.entries
         assert after.transfers == before.transfers
         await store.db.read(check_database)
+        # the same tables, indexes, views and triggers as a database created at the latest version
+        assert await store.db.read(schema) == _fresh_schema(path.with_name("fresh.sqlite3"))
         await assert_books_balance(store)
         for (guild, user), held in before.members().items():
             assert await store.balances(guild_id=guild, user_id=user) == held, (guild, user)
