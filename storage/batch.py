@@ -243,6 +243,11 @@ class Batch:
                 seen[(guild_id, user_id)] = name
                 self.name_rows.append((guild_id, user_id, name, at_ms))
 
+    def stored_name(self, guild_id: int, user_id: int, name: str) -> None:
+        """A member's name as stored (read by the prefetch): a gift bearing the same name then
+        writes nothing for it. A name this batch already holds is newer and stays."""
+        self.names.setdefault((guild_id, user_id), name)
+
     def discard(self) -> None:
         """Drop everything held back (its operation was rolled back)."""
         self.entries, self.keys = [], {}

@@ -4,7 +4,8 @@ Before group commit runs gifts (storage/money_ops.send_gift) one after another i
 hands their keyword arguments here. A few set-based SELECTs fill the batch's lookups (see
 storage/batch.py) with what each gift would otherwise read itself: which idempotency keys
 exist, the senders' wallets, preferences and budgets, their spend counters, catalogue rows,
-creator flags, creators' diamond accounts, the guild's timezone and system accounts. The id
+creator flags, creators' diamond accounts, the guild's timezone and system accounts, and both
+parties' stored names (so an unchanged name is not even sent to SQLite). The id
 lists travel as one JSON parameter (json_each), so no statement is built from strings and no
 list ever meets SQLite's limit on bound variables.
 
@@ -39,25 +40,28 @@ _GIFTS = (
     "SELECT c.id, c.guild_id, c.name, c.emoji, c.price, c.enabled, c.comboable FROM json_each(?2) j "
     "CROSS JOIN catalogue c ON c.id = j.value AND c.guild_id = ?1"
 )
-# One row per creator: whether they are one, and their diamond accounts.
+# One row per creator: whether they are one, their diamond accounts and their stored name.
 _CREATORS = (
-    "SELECT j.value, c.user_id IS NOT NULL, dp.id, dq.id FROM json_each(?2) j "
+    "SELECT j.value, c.user_id IS NOT NULL, dp.id, dq.id, n.name FROM json_each(?2) j "
     "LEFT JOIN creators c ON c.guild_id = ?1 AND c.user_id = j.value "
     "LEFT JOIN accounts dp ON dp.guild_id = ?1 AND dp.owner_id = j.value AND dp.code = 'diamonds_promo' "
-    "LEFT JOIN accounts dq ON dq.guild_id = ?1 AND dq.owner_id = j.value AND dq.code = 'diamonds_paid'"
+    "LEFT JOIN accounts dq ON dq.guild_id = ?1 AND dq.owner_id = j.value AND dq.code = 'diamonds_paid' "
+    "LEFT JOIN member_names n ON n.guild_id = ?1 AND n.user_id = j.value"
 )
-# One row per sender: wallet, then the columns of budget_ops.spending_rules (prefs, budget).
+# One row per sender: wallet, the columns of budget_ops.spending_rules (prefs, budget), then
+# their stored name.
 _SENDERS = (
     "SELECT j.value, promo.id, promo.balance, paid.id, paid.balance, "
     "p.user_id, p.timezone, p.weekly_digest, p.low_balance_below, p.age_confirmed_at, "
     "b.user_id, b.limit_coins, b.period, b.mode, b.pending_limit, b.pending_period, b.pending_mode, "
-    "b.pending_clear, b.pending_from, b.thresholds "
+    "b.pending_clear, b.pending_from, b.thresholds, n.name "
     "FROM json_each(?2) j "
     "LEFT JOIN accounts promo ON promo.guild_id = ?1 AND promo.owner_id = j.value "
     "AND promo.code = 'coins_promo' "
     "LEFT JOIN accounts paid ON paid.guild_id = ?1 AND paid.owner_id = j.value AND paid.code = 'coins_paid' "
     "LEFT JOIN member_prefs p ON p.guild_id = ?1 AND p.user_id = j.value "
-    "LEFT JOIN budgets b ON b.guild_id = ?1 AND b.user_id = j.value"
+    "LEFT JOIN budgets b ON b.guild_id = ?1 AND b.user_id = j.value "
+    "LEFT JOIN member_names n ON n.guild_id = ?1 AND n.user_id = j.value"
 )
 # [member, period, period start] triples.
 _COUNTERS = (
@@ -170,8 +174,12 @@ def _guild(conn: sqlite3.Connection, batch: Batch, guild_id: int, calls: list[di
 
     creators = list({c["creator_id"] for c in calls if ("creator", guild_id, c["creator_id"]) not in known})
     if creators:
-        for creator_id, is_creator, promo, paid in conn.execute(_CREATORS, (guild_id, json.dumps(creators))):
+        for creator_id, is_creator, promo, paid, name in conn.execute(
+            _CREATORS, (guild_id, json.dumps(creators))
+        ):
             known[("creator", guild_id, creator_id)] = bool(is_creator)
+            if name is not None:
+                batch.stored_name(guild_id, creator_id, name)
             if promo is not None:
                 known[("account", guild_id, creator_id, "diamonds_promo")] = promo
             if paid is not None:
@@ -187,7 +195,9 @@ def _guild(conn: sqlite3.Connection, batch: Batch, guild_id: int, calls: list[di
         for row in conn.execute(_SENDERS, (guild_id, json.dumps(senders))):
             sender_id = row[0]
             batch.wallets[(guild_id, sender_id)] = _wallet(batch, *row[1:5])
-            rules = row[5:]
+            rules = row[5:20]
+            if row[20] is not None:
+                batch.stored_name(guild_id, sender_id, row[20])
             for default in defaults[sender_id]:
                 if rules[0] is None and rules[5] is None:
                     found_rules = no_rules.get(default)

@@ -32,6 +32,7 @@ from tests.storage.books import (
     DAVE,
     GUILD,
     MOD,
+    NAMES,
     NOW,
     assert_derived_rows_match,
     gift_named,
@@ -213,6 +214,35 @@ async def test_gifts_in_a_batch_run_no_sql_of_their_own(store, monkeypatch):
         "KeyReused",
     ]
     assert statements == []
+    await assert_derived_rows_match(store)
+
+
+async def test_a_batch_sends_sqlite_only_the_names_that_changed(store, monkeypatch):
+    """The prefetch reads both parties' stored names: a gift under the same names writes no
+    member_names row at all, and a renamed member's new name still lands."""
+    await with_creators(store)
+    for member in (ALICE, BOB):
+        await grant(store, member, 1_000, key=f"g{member}")
+    await send(store, ALICE, CAROL, key="names stored")
+    await send(store, BOB, DAVE, key="names stored too")
+    written: list[list[Any]] = []
+    write = group_commit.Batch.write
+
+    def spy(batch):
+        written.append(list(batch.name_rows))
+        return write(batch)
+
+    monkeypatch.setattr(group_commit.Batch, "write", spy)
+    renamed = {**NAMES, BOB: "Bobby"}
+    rose = await gift_named(store, "Rose")
+    await one_batch(
+        store,
+        send(store, ALICE, CAROL, rose, key="same names"),
+        send(store, ALICE, DAVE, rose, key="same again"),
+        send(store, BOB, CAROL, rose, key="bob renamed", names=renamed),
+    )
+    assert [(row[1], row[2]) for rows_ in written for row in rows_] == [(BOB, "Bobby")]
+    assert await rows(store, "SELECT name FROM member_names WHERE user_id = ?", (BOB,)) == [("Bobby",)]
     await assert_derived_rows_match(store)
 
 
