@@ -5,10 +5,9 @@ supporter), each holding the member's day, week, month, year and all-time bucket
 When a member's next gift lands in a later bucket, the bucket they leave is written once to
 `board_closed`; a late gift for an earlier bucket goes straight there. `board_top` keeps the top
 `TOP_SIZE` of every gifters bucket (as many rows as members): scores only grow, so the new top is
-the old top plus whoever passed its last place. A creator's supporters (their rows lie together
-in the primary key) and the creators board are sorted when read: no rank index moves with a
-gift (migration 0007). The view `leaderboard_totals` shows all of it as one row per bucket
-(migration 0006).
+the old top plus whoever passed its last place. A creator's supporters are ranked by partial
+indexes instead, and the creators board is sorted when read. The view `leaderboard_totals`
+shows all of it as one row per bucket (migration 0006).
 
 Buckets follow the guild's timezone; changing it recounts the guild's rows from gift_events
 (storage/board_rebuild.py, which the checks also compare these rows with).

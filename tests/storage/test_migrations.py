@@ -579,11 +579,6 @@ class FrozenV6Books(FrozenV5Books):
         )
 
 
-class FrozenV7Books(FrozenV6Books):
-    """Version 7: written exactly as version 6. It only dropped the supporters' five rank indexes
-    (a creator's supporters are sorted when read), which hold no rows of their own."""
-
-
 # schema version -> how that version wrote its books. One upgrade case each.
 FROZEN_WRITERS: dict[int, Callable[[sqlite3.Connection], Books]] = {
     1: FrozenV1Books,
@@ -592,7 +587,6 @@ FROZEN_WRITERS: dict[int, Callable[[sqlite3.Connection], Books]] = {
     4: FrozenV4Books,
     5: FrozenV5Books,
     6: FrozenV6Books,
-    7: FrozenV7Books,
 }
 
 
