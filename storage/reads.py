@@ -189,51 +189,118 @@ _BOARD_COUNT = (  # capped: a page only needs to know whether more ranks follow,
 # bucket's closed rows (late gifts; a past bucket's members who moved on), so only a page's
 # worth of rows is read, however many fans the creator has. (Sorting a creator's rows instead
 # spares each gift five index entries, about a fifth of the throughput here, but makes the page
-# grow with the fans: 3-4 ms for 9,413, so the indexes stay.)
-_VISIBLE = "user_id NOT IN (SELECT h.user_id FROM member_names h WHERE h.guild_id = ?1 AND h.hidden = 1)"
-
-
-def _supporters_page(period: str) -> str:
-    if period == "all":
-        current = "all_score AS score, all_last AS last_entry_id FROM board_current WHERE ?3 = 0"
-        closed = ""
-    else:
-        current = (
-            f"{period}_score AS score, {period}_last AS last_entry_id FROM board_current "
-            f"WHERE {period}_start = ?3"
-        )
-        closed = (
-            "UNION ALL SELECT user_id, score, last_entry_id FROM board_closed "
-            f"WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND period = '{period}' "
-            f"AND period_start = ?3 AND {_VISIBLE} "
-        )
-    return (
-        f"SELECT t.user_id, COALESCE(n.name, ''), t.score FROM (SELECT user_id, {current} "
-        f"AND guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND {_VISIBLE} "
-        f"{closed}ORDER BY 2 DESC, 3 ASC LIMIT ?4 OFFSET ?5) t "
+# grow with the fans: 3-4 ms for 9,413, so the indexes stay; docs/benchmarks.md, session 4.)
+_SUPPORTERS_PAGE = {
+    "day": (
+        "SELECT t.user_id, COALESCE(n.name, ''), t.score FROM ("
+        "SELECT user_id, day_score AS score, day_last AS last_entry_id FROM board_current "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND day_start = ?3 "
+        "AND user_id NOT IN (SELECT h.user_id FROM member_names h WHERE h.guild_id = ?1 AND h.hidden = 1) "
+        "UNION ALL SELECT user_id, score, last_entry_id FROM board_closed "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND period = 'day' "
+        "AND period_start = ?3 AND user_id NOT IN (SELECT h.user_id FROM member_names h "
+        "WHERE h.guild_id = ?1 AND h.hidden = 1) "
+        "ORDER BY 2 DESC, 3 ASC LIMIT ?4 OFFSET ?5) t "
         "LEFT JOIN member_names n ON n.guild_id = ?1 AND n.user_id = t.user_id "
         "ORDER BY t.score DESC, t.last_entry_id ASC"
-    )
-
-
-def _supporters_count(period: str) -> str:
-    """Capped, as _BOARD_COUNT."""
-    current = (
+    ),
+    "week": (
+        "SELECT t.user_id, COALESCE(n.name, ''), t.score FROM ("
+        "SELECT user_id, week_score AS score, week_last AS last_entry_id FROM board_current "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND week_start = ?3 "
+        "AND user_id NOT IN (SELECT h.user_id FROM member_names h WHERE h.guild_id = ?1 AND h.hidden = 1) "
+        "UNION ALL SELECT user_id, score, last_entry_id FROM board_closed "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND period = 'week' "
+        "AND period_start = ?3 AND user_id NOT IN (SELECT h.user_id FROM member_names h "
+        "WHERE h.guild_id = ?1 AND h.hidden = 1) "
+        "ORDER BY 2 DESC, 3 ASC LIMIT ?4 OFFSET ?5) t "
+        "LEFT JOIN member_names n ON n.guild_id = ?1 AND n.user_id = t.user_id "
+        "ORDER BY t.score DESC, t.last_entry_id ASC"
+    ),
+    "month": (
+        "SELECT t.user_id, COALESCE(n.name, ''), t.score FROM ("
+        "SELECT user_id, month_score AS score, month_last AS last_entry_id FROM board_current "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND month_start = ?3 "
+        "AND user_id NOT IN (SELECT h.user_id FROM member_names h WHERE h.guild_id = ?1 AND h.hidden = 1) "
+        "UNION ALL SELECT user_id, score, last_entry_id FROM board_closed "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND period = 'month' "
+        "AND period_start = ?3 AND user_id NOT IN (SELECT h.user_id FROM member_names h "
+        "WHERE h.guild_id = ?1 AND h.hidden = 1) "
+        "ORDER BY 2 DESC, 3 ASC LIMIT ?4 OFFSET ?5) t "
+        "LEFT JOIN member_names n ON n.guild_id = ?1 AND n.user_id = t.user_id "
+        "ORDER BY t.score DESC, t.last_entry_id ASC"
+    ),
+    "year": (
+        "SELECT t.user_id, COALESCE(n.name, ''), t.score FROM ("
+        "SELECT user_id, year_score AS score, year_last AS last_entry_id FROM board_current "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND year_start = ?3 "
+        "AND user_id NOT IN (SELECT h.user_id FROM member_names h WHERE h.guild_id = ?1 AND h.hidden = 1) "
+        "UNION ALL SELECT user_id, score, last_entry_id FROM board_closed "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND period = 'year' "
+        "AND period_start = ?3 AND user_id NOT IN (SELECT h.user_id FROM member_names h "
+        "WHERE h.guild_id = ?1 AND h.hidden = 1) "
+        "ORDER BY 2 DESC, 3 ASC LIMIT ?4 OFFSET ?5) t "
+        "LEFT JOIN member_names n ON n.guild_id = ?1 AND n.user_id = t.user_id "
+        "ORDER BY t.score DESC, t.last_entry_id ASC"
+    ),
+    "all": (
+        "SELECT t.user_id, COALESCE(n.name, ''), t.score FROM ("
+        "SELECT user_id, all_score AS score, all_last AS last_entry_id FROM board_current "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND ?3 = 0 "
+        "AND user_id NOT IN (SELECT h.user_id FROM member_names h WHERE h.guild_id = ?1 AND h.hidden = 1) "
+        "ORDER BY 2 DESC, 3 ASC LIMIT ?4 OFFSET ?5) t "
+        "LEFT JOIN member_names n ON n.guild_id = ?1 AND n.user_id = t.user_id "
+        "ORDER BY t.score DESC, t.last_entry_id ASC"
+    ),
+}
+_SUPPORTERS_COUNT = {  # capped, as _BOARD_COUNT
+    "day": (
+        "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM board_current "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND day_start = ?3 "
+        "AND user_id NOT IN (SELECT h.user_id FROM member_names h "
+        "WHERE h.guild_id = ?1 AND h.hidden = 1) LIMIT ?4)) + "
+        "(SELECT COUNT(*) FROM (SELECT 1 FROM board_closed "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND period = 'day' "
+        "AND period_start = ?3 AND user_id NOT IN (SELECT h.user_id FROM member_names h "
+        "WHERE h.guild_id = ?1 AND h.hidden = 1) LIMIT ?4))"
+    ),
+    "week": (
+        "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM board_current "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND week_start = ?3 "
+        "AND user_id NOT IN (SELECT h.user_id FROM member_names h "
+        "WHERE h.guild_id = ?1 AND h.hidden = 1) LIMIT ?4)) + "
+        "(SELECT COUNT(*) FROM (SELECT 1 FROM board_closed "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND period = 'week' "
+        "AND period_start = ?3 AND user_id NOT IN (SELECT h.user_id FROM member_names h "
+        "WHERE h.guild_id = ?1 AND h.hidden = 1) LIMIT ?4))"
+    ),
+    "month": (
+        "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM board_current "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND month_start = ?3 "
+        "AND user_id NOT IN (SELECT h.user_id FROM member_names h "
+        "WHERE h.guild_id = ?1 AND h.hidden = 1) LIMIT ?4)) + "
+        "(SELECT COUNT(*) FROM (SELECT 1 FROM board_closed "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND period = 'month' "
+        "AND period_start = ?3 AND user_id NOT IN (SELECT h.user_id FROM member_names h "
+        "WHERE h.guild_id = ?1 AND h.hidden = 1) LIMIT ?4))"
+    ),
+    "year": (
+        "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM board_current "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND year_start = ?3 "
+        "AND user_id NOT IN (SELECT h.user_id FROM member_names h "
+        "WHERE h.guild_id = ?1 AND h.hidden = 1) LIMIT ?4)) + "
+        "(SELECT COUNT(*) FROM (SELECT 1 FROM board_closed "
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND period = 'year' "
+        "AND period_start = ?3 AND user_id NOT IN (SELECT h.user_id FROM member_names h "
+        "WHERE h.guild_id = ?1 AND h.hidden = 1) LIMIT ?4))"
+    ),
+    "all": (
         "SELECT COUNT(*) FROM (SELECT 1 FROM board_current "
-        f"WHERE {'?3 = 0' if period == 'all' else f'{period}_start = ?3'} "
-        f"AND guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND {_VISIBLE} LIMIT ?4)"
-    )
-    if period == "all":
-        return current
-    return (
-        f"SELECT ({current}) + (SELECT COUNT(*) FROM (SELECT 1 FROM board_closed "
-        f"WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND period = '{period}' "
-        f"AND period_start = ?3 AND {_VISIBLE} LIMIT ?4))"
-    )
-
-
-_SUPPORTERS_PAGE = {period: _supporters_page(period) for period in ("day", "week", "month", "year", "all")}
-_SUPPORTERS_COUNT = {period: _supporters_count(period) for period in _SUPPORTERS_PAGE}
+        "WHERE guild_id = ?1 AND board = 'supporters' AND creator_id = ?2 AND ?3 = 0 "
+        "AND user_id NOT IN (SELECT h.user_id FROM member_names h "
+        "WHERE h.guild_id = ?1 AND h.hidden = 1) LIMIT ?4)"
+    ),
+}
 _TOP_PAGE = (
     "SELECT t.user_id, COALESCE(n.name, ''), t.score FROM board_top t "
     "LEFT JOIN member_names n ON n.guild_id = t.guild_id AND n.user_id = t.user_id "
