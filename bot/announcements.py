@@ -13,7 +13,6 @@ start-up, which is what catches up on periods that closed while the bot was down
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import io
 import logging
 from collections.abc import Sequence
@@ -29,7 +28,7 @@ from bot.channel_writes import ChannelWrites
 from bot.economy.clock import from_millis, to_millis
 from bot.economy.models import Board, LeaderboardRow
 from bot.economy.periods import Period, Window, previous_window, window, zone
-from bot.economy.retry import backoff
+from bot.outbox_posts import failure, nonce, postable_channel, reference
 from bot.ui import format as fmt
 from bot.ui import theme
 from bot.ui.mentions import only_users
@@ -47,8 +46,6 @@ HISTORY_LOOKBACK = 50  # recent messages searched for an announcement's referenc
 MAX_CATCH_UP = 5  # closed periods per schedule posted after a long outage (the most recent ones)
 MAX_IDLE = timedelta(hours=1)  # with schedules, look at least this often (a timezone may change)
 IDLE = timedelta(days=1)  # without any: a new schedule wakes the loop itself
-PERMANENT_ATTEMPTS = 3  # a missing channel or permission: give up after this many attempts
-MAX_ATTEMPTS = 10  # any other failure (Discord 5xx, 429, a network error)
 BATCH = 20
 
 # The bot's permissions an announcement needs in its channel, with the names Discord shows.
@@ -62,27 +59,6 @@ NEEDED = {
 NEEDED_AUTOMATIC = {**NEEDED, "read_message_history": "Read Message History"}
 
 _NOUNS = {Period.DAY: "day", Period.WEEK: "week", Period.MONTH: "month", Period.YEAR: "year"}
-
-
-class PermanentFailure(Exception):
-    """Retrying soon will not help: the channel is gone or the bot may not post there."""
-
-
-def missing_permissions(
-    channel: discord.abc.GuildChannel, member: discord.Member, needed: dict[str, str] = NEEDED
-) -> list[str]:
-    granted = channel.permissions_for(member)
-    return [label for flag, label in needed.items() if not getattr(granted, flag)]
-
-
-def reference(dedupe_key: str) -> str:
-    """A short, stable marker for one announcement, shown in its footer ("ref 1A2B3C4D5E")."""
-    return "ref " + hashlib.sha256(dedupe_key.encode()).hexdigest()[:10].upper()
-
-
-def nonce(dedupe_key: str) -> str:
-    # Discord accepts nonces of up to 25 characters; discord.py sends enforce_nonce with it.
-    return "gb" + hashlib.sha256(dedupe_key.encode()).hexdigest()[:20]
 
 
 # -- the post ------------------------------------------------------------------------------------
@@ -192,7 +168,7 @@ async def post(
         embed=embed(announcement),
         file=file,
         allowed_mentions=pings,
-        nonce=nonce(dedupe),
+        nonce=nonce("gb", dedupe),
     )
 
 
@@ -273,20 +249,19 @@ class Announcer:
         try:
             await self._deliver(item)
         except Exception as exc:  # recorded and retried; one bad row never stops the others
-            permanent = isinstance(exc, PermanentFailure | discord.Forbidden | discord.NotFound)
-            limit = PERMANENT_ATTEMPTS if permanent else MAX_ATTEMPTS
-            retry_at = self.bot.now() + backoff(attempt) if attempt < limit else None
-            error = str(exc) if isinstance(exc, PermanentFailure) else f"{type(exc).__name__}: {exc}"
+            failed = failure(exc, attempt, self.bot.now())
             log.warning(
                 "announcement %s (outbox %s) attempt %d failed: %s; %s",
                 item.dedupe_key,
                 item.id,
                 attempt,
-                error,
-                f"retrying at {retry_at.isoformat()}" if retry_at else "giving up",
-                exc_info=not permanent,
+                failed.error,
+                f"retrying at {failed.retry_at.isoformat()}" if failed.retry_at else "giving up",
+                exc_info=not failed.permanent,
             )
-            await self.bot.storage.record_outbox_failure(item_id=item.id, error=error, retry_at=retry_at)
+            await self.bot.storage.record_outbox_failure(
+                item_id=item.id, error=failed.error, retry_at=failed.retry_at
+            )
             return False
         return True
 
@@ -305,23 +280,12 @@ class Announcer:
         message = await post(channel, announcement, writes=self.bot.channel_writes, dedupe=item.dedupe_key)
         await self.bot.storage.mark_outbox_sent(item_id=item.id, message_id=message.id, at=self.bot.now())
 
-    async def _channel(self, item: OutboxItem) -> discord.TextChannel:
-        if item.channel_id is None:
-            raise PermanentFailure("no channel")
-        channel = self.bot.get_channel(item.channel_id)
-        if channel is None:
-            try:
-                channel = await self.bot.fetch_channel(item.channel_id)
-            except (discord.NotFound, discord.Forbidden) as exc:
-                raise PermanentFailure(f"channel {item.channel_id} is gone or hidden from me") from exc
-        if not isinstance(channel, discord.TextChannel):
-            raise PermanentFailure(f"channel {item.channel_id} is not a text channel")
-        missing = missing_permissions(channel, channel.guild.me, NEEDED_AUTOMATIC)
-        if missing:
-            raise PermanentFailure(f"missing permissions in channel {channel.id}: {', '.join(missing)}")
-        return channel
+    async def _channel(self, item: OutboxItem) -> discord.TextChannel | discord.Thread:
+        return await postable_channel(self.bot, item.channel_id, what="channel", needed=NEEDED_AUTOMATIC)
 
-    async def _find_posted(self, channel: discord.TextChannel, ref: str) -> discord.Message | None:
+    async def _find_posted(
+        self, channel: discord.TextChannel | discord.Thread, ref: str
+    ) -> discord.Message | None:
         me = self.bot.user
         async for message in channel.history(limit=HISTORY_LOOKBACK):
             mine = me is not None and message.author.id == me.id

@@ -17,7 +17,6 @@ mention but never ping anyone.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -27,8 +26,8 @@ import discord
 
 from bot.economy.cashouts import CashoutStatus
 from bot.economy.clock import from_millis
-from bot.economy.retry import backoff
 from bot.loop_timing import PassLoop
+from bot.outbox_posts import failure, nonce, postable_channel, reference
 from bot.ui import format as fmt
 from bot.ui import theme
 from bot.ui.mentions import NO_PINGS
@@ -43,8 +42,6 @@ log = logging.getLogger("giftbot.audit")
 
 KINDS = (AUDIT, NOTICE)
 BATCH = 20
-MAX_ATTEMPTS = 10
-PERMANENT_ATTEMPTS = 3  # a channel that is gone, or that the bot may not post in
 HISTORY_LOOKBACK = 25  # recent messages a retry searches for the post an earlier attempt made
 TICK = timedelta(minutes=1)
 IDLE = timedelta(days=1)  # the longest the loop sleeps (a safety net): pokes wake it sooner
@@ -77,20 +74,8 @@ MAX_DETAILS = 8
 MAX_FIELD = 1024
 
 
-class PermanentFailure(Exception):
-    """Retrying soon will not help: the channel is gone or the bot may not post there."""
-
-
 class Undeliverable(Exception):
     """The DM cannot reach the member (DMs closed, or no server in common any more)."""
-
-
-def reference(dedupe_key: str) -> str:
-    return "ref " + hashlib.sha256(dedupe_key.encode()).hexdigest()[:10].upper()
-
-
-def nonce(dedupe_key: str) -> str:
-    return "ga" + hashlib.sha256(dedupe_key.encode()).hexdigest()[:20]
 
 
 def _amount(amount: int, currency: str | None) -> str:
@@ -269,21 +254,18 @@ class AuditSender(PassLoop):
             await storage.record_outbox_failure(item_id=item.id, error=str(exc), retry_at=None)
             return False
         except Exception as exc:  # recorded and retried; one bad row never stops the others
-            permanent = isinstance(exc, PermanentFailure | discord.Forbidden | discord.NotFound)
-            limit = PERMANENT_ATTEMPTS if permanent else MAX_ATTEMPTS
-            retry_at = self.bot.now() + backoff(attempt) if attempt < limit else None
-            error = str(exc) if isinstance(exc, PermanentFailure) else f"{type(exc).__name__}: {exc}"
+            failed = failure(exc, attempt, self.bot.now())
             log.warning(
                 "%s %s (outbox %s) attempt %d failed: %s; %s",
                 item.kind,
                 item.dedupe_key,
                 item.id,
                 attempt,
-                error,
-                f"retrying at {retry_at.isoformat()}" if retry_at else "giving up",
-                exc_info=not (permanent or isinstance(exc, discord.HTTPException)),
+                failed.error,
+                f"retrying at {failed.retry_at.isoformat()}" if failed.retry_at else "giving up",
+                exc_info=not (failed.permanent or isinstance(exc, discord.HTTPException)),
             )
-            await storage.record_outbox_failure(item_id=item.id, error=error, retry_at=retry_at)
+            await storage.record_outbox_failure(item_id=item.id, error=failed.error, retry_at=failed.retry_at)
             return False
         await storage.mark_outbox_sent(item_id=item.id, message_id=message_id, at=self.bot.now())
         return True
@@ -299,26 +281,14 @@ class AuditSender(PassLoop):
         message = await channel.send(
             embed=audit_embed(item.payload, ref=ref, at=from_millis(item.created_at)),
             allowed_mentions=NO_PINGS,
-            nonce=nonce(item.dedupe_key),
+            nonce=nonce("ga", item.dedupe_key),
         )
         return message.id
 
     async def _channel(self, item: OutboxItem) -> discord.TextChannel | discord.Thread:
-        if item.channel_id is None:
-            raise PermanentFailure("no audit channel")
-        channel = self.bot.get_channel(item.channel_id)
-        if channel is None:
-            try:
-                channel = await self.bot.fetch_channel(item.channel_id)
-            except (discord.NotFound, discord.Forbidden) as exc:
-                raise PermanentFailure(f"audit channel {item.channel_id} is gone or hidden from me") from exc
-        if not isinstance(channel, discord.TextChannel | discord.Thread):
-            raise PermanentFailure(f"audit channel {item.channel_id} is not a text channel")
-        granted = channel.permissions_for(channel.guild.me)
-        missing = [label for flag, label in NEEDED.items() if not getattr(granted, flag)]
-        if missing:
-            raise PermanentFailure(f"missing permissions in audit channel {channel.id}: {', '.join(missing)}")
-        return channel
+        return await postable_channel(
+            self.bot, item.channel_id, what="audit channel", needed=NEEDED, threads=True
+        )
 
     async def _find_posted(
         self, channel: discord.TextChannel | discord.Thread, ref: str

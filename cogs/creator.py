@@ -16,14 +16,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands, tasks
 
-from bot.announcements import (
-    NEEDED,
-    NEEDED_AUTOMATIC,
-    Announcement,
-    Announcer,
-    missing_permissions,
-    post,
-)
+from bot.announcements import NEEDED, NEEDED_AUTOMATIC, Announcement, Announcer, post
 from bot.app import GiftBot
 from bot.economy import thanks
 from bot.economy.errors import EconomyError
@@ -31,6 +24,7 @@ from bot.economy.models import Board, CreatorStats, LeaderboardRow
 from bot.economy.periods import Period, Window, window, zone
 from bot.economy.ratelimit import SlidingWindow
 from bot.interactions import party
+from bot.outbox_posts import missing_permissions
 from bot.permissions import GuildOnly
 from bot.ui import format as fmt
 from bot.ui import theme
