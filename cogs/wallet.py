@@ -12,7 +12,7 @@ from bot.permissions import require_guild
 from bot.ui import format as fmt
 from bot.ui import theme
 from bot.ui.export import send_export, send_pages_with_export
-from bot.ui.ledger import PENDING, kind_label
+from bot.ui.ledger import kind_label, signed_amounts
 from bot.ui.mentions import NO_PINGS
 
 PER_PAGE = 10
@@ -46,17 +46,6 @@ def describe(entry: HistoryEntry) -> str:
 
 def moderator(entry: HistoryEntry) -> str:
     return fmt.person(entry.counterparty_id) if entry.counterparty_id else "a moderator"
-
-
-def amounts(entry: HistoryEntry) -> str:
-    parts = []
-    if entry.coins:
-        parts.append(f"{theme.COIN} {fmt.signed(entry.coins)}")
-    if entry.diamonds:
-        parts.append(f"{theme.DIAMOND} {fmt.signed(entry.diamonds)}")
-    if entry.pending:
-        parts.append(f"{PENDING} {fmt.signed(entry.pending)} pending")
-    return " · ".join(parts) or "—"
 
 
 class Wallet(commands.Cog):
@@ -93,7 +82,7 @@ class Wallet(commands.Cog):
                 embed.description = "Nothing yet. Coins you receive and gifts you send will show up here."
             for entry in result.items:
                 embed.add_field(
-                    name=f"#{entry.entry_id} · {amounts(entry)}",
+                    name=f"#{entry.entry_id} · {signed_amounts(entry)}",
                     value=f"{describe(entry)} · {fmt.when(entry.created_at)}",
                     inline=False,
                 )

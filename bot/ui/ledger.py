@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bot.economy.ledger_entries import SYSTEM_OWNER, LedgerEntry, MemberDelta
+from typing import Protocol
+
+from bot.economy.ledger_entries import SYSTEM_OWNER, LedgerEntry
 from bot.economy.models import Currency
 
 from . import format as fmt
@@ -29,7 +31,18 @@ def kind_label(kind: str) -> str:
     return KIND_LABELS.get(kind) or kind.replace("_", " ").capitalize()
 
 
-def signed_amounts(delta: MemberDelta) -> str:
+class WalletChange(Protocol):
+    """What an entry did to one wallet: a MemberDelta, or a /history HistoryEntry."""
+
+    @property
+    def coins(self) -> int: ...
+    @property
+    def diamonds(self) -> int: ...
+    @property
+    def pending(self) -> int: ...
+
+
+def signed_amounts(delta: WalletChange) -> str:
     """`🪙 -15 · 💎 +7 · ⏳ +1,000 pending`: what an entry did to one wallet."""
     parts = []
     if delta.coins:
