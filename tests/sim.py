@@ -8,6 +8,7 @@ touches one file. See ../shared/reference/simcord-notes.md.
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 from dataclasses import dataclass
 from datetime import datetime
@@ -165,9 +166,16 @@ def fail_interaction_callbacks(
 # -- racing and duplicate delivery -------------------------------------------------------------
 
 
-def _command_payload(
-    actor: simcord.MemberActor, channel: simcord.ChannelHandle, name: str, options: dict[str, Any]
+def command_payload(
+    actor: simcord.MemberActor,
+    channel: simcord.ChannelHandle,
+    name: str,
+    options: dict[str, Any],
+    *,
+    ignore_length_limits: bool = False,
 ) -> dict[str, Any]:
+    """The interaction the member's client would send for `/name options`. With
+    `ignore_length_limits`, the one a client ignoring the options' min/max_length would send."""
     backend = actor._env.backend
     parts = name.split()
     root = next(
@@ -175,7 +183,13 @@ def _command_payload(
         for command in backend.visible_commands(user_id=actor.id, channel_id=channel.id)
         if command["name"] == parts[0]
     )
+    if ignore_length_limits:
+        root = copy.deepcopy(root)
     leaf, nesting = sim_interactions.walk_to_subcommand(root, parts[1:])
+    if ignore_length_limits:
+        for option in leaf.get("options", []):
+            option.pop("max_length", None)
+            option.pop("min_length", None)
     leaf_options, resolved = sim_interactions.build_options(actor, name, leaf, options, channel_id=channel.id)
     data: dict[str, Any] = {
         "id": root["id"],
@@ -200,7 +214,7 @@ async def race(
     **options: Any,
 ) -> list[int]:
     """Deliver `n` distinct invocations of a slash command at once; returns their interaction ids."""
-    payloads = [_command_payload(actor, channel, name, options) for _ in range(n)]
+    payloads = [command_payload(actor, channel, name, options) for _ in range(n)]
     for payload in payloads:
         env.backend.emit("INTERACTION_CREATE", payload)
     await env.settle()
@@ -211,7 +225,7 @@ async def deliver_twice(
     env: simcord.Env, actor: simcord.MemberActor, channel: simcord.ChannelHandle, name: str, **options: Any
 ) -> int:
     """Deliver the very same interaction twice, as Discord may on a retry; returns its id."""
-    payload = _command_payload(actor, channel, name, options)
+    payload = command_payload(actor, channel, name, options)
     env.backend.emit("INTERACTION_CREATE", payload)
     env.backend.emit("INTERACTION_CREATE", payload)
     await env.settle()

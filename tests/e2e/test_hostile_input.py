@@ -9,7 +9,6 @@ that nothing changed when the input was refused.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
@@ -18,7 +17,7 @@ from simcord import interactions as sim_interactions
 
 from bot.economy.catalogue import MAX_GIFT_NAME
 from bot.ui import format as fmt
-from tests.sim import Community, buttons, interaction_result, pings, unexpected_errors
+from tests.sim import Community, buttons, command_payload, interaction_result, pings, unexpected_errors
 
 NAME_MAX = 32
 """Discord's limit for usernames, global (display) names and server nicknames."""
@@ -90,34 +89,7 @@ def bypassing_length_limits(
 ) -> dict[str, Any]:
     """The interaction a client ignoring the options' min/max_length would send. Discord itself
     refuses such values, so this proves the bot holds its own limits (defence in depth)."""
-    backend = actor._env.backend
-    parts = command.split()
-    root = copy.deepcopy(
-        next(
-            command
-            for command in backend.visible_commands(user_id=actor.id, channel_id=channel.id)
-            if command["name"] == parts[0]
-        )
-    )
-    leaf, nesting = sim_interactions.walk_to_subcommand(root, parts[1:])
-    for option in leaf.get("options", []):
-        option.pop("max_length", None)
-        option.pop("min_length", None)
-    leaf_options, resolved = sim_interactions.build_options(
-        actor, command, leaf, options, channel_id=channel.id
-    )
-    data: dict[str, Any] = {
-        "id": root["id"],
-        "name": root["name"],
-        "type": root.get("type", 1),
-        "options": sim_interactions.nest_options(root, nesting, leaf_options),
-    }
-    if resolved:
-        data["resolved"] = resolved
-    _, payload = sim_interactions.base_payload(
-        backend, type=2, channel_id=channel.id, guild_id=actor.guild.id, user_id=actor.id, data=data
-    )
-    return payload
+    return command_payload(actor, channel, command, options, ignore_length_limits=True)
 
 
 async def slash_unchecked(
