@@ -77,6 +77,8 @@ class Failure:
 
 
 def failure(exc: Exception, attempt: int, now: datetime) -> Failure:
+    """How attempt number `attempt` failing with `exc` is recorded: a permanent failure (no
+    channel, no permission) gives up after PERMANENT_ATTEMPTS, anything else after MAX_ATTEMPTS."""
     permanent = isinstance(exc, PermanentFailure | discord.Forbidden | discord.NotFound)
     limit = PERMANENT_ATTEMPTS if permanent else MAX_ATTEMPTS
     return Failure(
