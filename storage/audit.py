@@ -331,7 +331,8 @@ _SHADOWS = {
         "year_start INTEGER NOT NULL, year_score INTEGER NOT NULL, year_diamonds INTEGER NOT NULL, "
         "year_gifts INTEGER NOT NULL, year_last INTEGER NOT NULL, "
         "all_score INTEGER NOT NULL, all_diamonds INTEGER NOT NULL, all_gifts INTEGER NOT NULL, "
-        "all_last INTEGER NOT NULL, PRIMARY KEY (guild_id, board, creator_id, user_id)) WITHOUT ROWID"
+        "all_last INTEGER NOT NULL, ranked INTEGER NOT NULL DEFAULT 0, "
+        "PRIMARY KEY (guild_id, board, creator_id, user_id)) WITHOUT ROWID"
     ),
     "board_closed": (
         "CREATE TEMP TABLE board_closed (guild_id INTEGER NOT NULL, board TEXT NOT NULL, "

@@ -14,8 +14,9 @@ def _leaderboard_totals(conn: sqlite3.Connection) -> None:
 
 
 def _board_buckets(conn: sqlite3.Connection) -> None:
-    """0006: the boards in their new shape, from every gift so far, in each guild's timezone."""
-    rollups.rebuild_all(conn)
+    """0006: the boards in their new shape, from every gift so far, in each guild's timezone.
+    Unranked: schema 6 has no `ranked` column yet; 0007 adds it and flags the big creators."""
+    rollups.rebuild_all(conn, rank=False)
 
 
 def _spend_counters(conn: sqlite3.Connection) -> None:

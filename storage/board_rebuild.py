@@ -10,7 +10,9 @@ follows from how gifts add up one by one:
 * a member's current bucket of a period is the latest one any of their gifts fell in (a row's
   bucket never moves back: an earlier gift goes to the closed one), and every other bucket is
   closed;
-* the kept top of a gifters bucket is its best TOP_SIZE by score, then by who got there first.
+* the kept top of a gifters bucket is its best TOP_SIZE by score, then by who got there first;
+* a creator who received RANK_FROM gifts or more is ranked, and so are their supporter rows
+  (`rank_guild`).
 
 Buckets follow the guild's timezone: each local day the gifts span is listed once, with the
 week, month and year it belongs to, and every gift finds its day by the start before it.
@@ -25,6 +27,7 @@ from datetime import UTC, datetime
 from bot.economy.clock import to_millis
 from bot.economy.periods import Period, window, zone
 
+from . import rollups
 from .rollups import TOP_SIZE, buckets
 
 _STEPS = (
@@ -103,6 +106,15 @@ _TOP = (
     "UNION ALL SELECT 'all', 0, user_id, SUM(coins), MAX(entry_id) FROM temp.board_rows "
     "WHERE board = 'gifters' GROUP BY user_id)) WHERE place <= ?2"
 )
+_RANK_CREATORS = (
+    "UPDATE board_current SET ranked = 1 "
+    "WHERE guild_id = ?1 AND board = 'creators' AND creator_id = 0 AND all_gifts >= ?2"
+)
+_RANK_THEIR_SUPPORTERS = (
+    "UPDATE board_current SET ranked = 1 WHERE guild_id = ?1 AND board = 'supporters' AND creator_id IN ("
+    "SELECT user_id FROM board_current WHERE guild_id = ?1 AND board = 'creators' AND creator_id = 0 "
+    "AND ranked = 1)"
+)
 _DONE = (
     "DROP TABLE temp.board_sums",
     "DROP TABLE temp.board_rows",
@@ -129,6 +141,13 @@ def recount_guild(conn: sqlite3.Connection, guild_id: int, timezone: str) -> int
     for step in _DONE:
         conn.execute(step)
     return int(gifts)
+
+
+def rank_guild(conn: sqlite3.Connection, guild_id: int) -> None:
+    """Flag the guild's creators with RANK_FROM gifts or more, and their supporter rows, as the
+    gifts would have one by one (storage/rollups.py)."""
+    conn.execute(_RANK_CREATORS, (guild_id, rollups.RANK_FROM))
+    conn.execute(_RANK_THEIR_SUPPORTERS, (guild_id,))
 
 
 def _local_days(first_ms: int, last_ms: int, timezone: str) -> Iterator[tuple[int, int, int, int]]:

@@ -185,11 +185,13 @@ _BOARD_COUNT = (  # capped: a page only needs to know whether more ranks follow,
     "AND user_id NOT IN (SELECT h.user_id FROM member_names h WHERE h.guild_id = ?1 AND h.hidden = 1) "
     "LIMIT ?6) ranked"
 )
-# A creator's supporters, per period: the arms read their rank index in order and merge with the
-# bucket's closed rows (late gifts; a past bucket's members who moved on), so only a page's
-# worth of rows is read, however many fans the creator has. (Sorting a creator's rows instead
-# spares each gift five index entries, about a fifth of the throughput here, but makes the page
-# grow with the fans: 3-4 ms for 9,413, so the indexes stay; docs/benchmarks.md, session 4.)
+# A creator's supporters, per period, merged with the bucket's closed rows (late gifts; a past
+# bucket's members who moved on). A creator with fewer than rollups.RANK_FROM gifts has at most
+# that many supporter rows, sorted here (under half a millisecond); a bigger one's are in the
+# rank indexes (`_ranked_arm`), which the arms read in order, so only a page's worth of rows is
+# read however many fans they have. (Ranking every creator cost each gift five index entries,
+# about a fifth of the throughput; sorting every creator, 3-4 ms for 9,413 fans:
+# docs/benchmarks.md.)
 _SUPPORTERS_PAGE = {
     "day": (
         "SELECT t.user_id, COALESCE(n.name, ''), t.score FROM ("
@@ -301,6 +303,22 @@ _SUPPORTERS_COUNT = {  # capped, as _BOARD_COUNT
         "WHERE h.guild_id = ?1 AND h.hidden = 1) LIMIT ?4)"
     ),
 }
+_CURRENT_ARM = "FROM board_current WHERE guild_id = ?1 AND board = 'supporters' AND "
+
+
+def _ranked_arm(sql: str) -> str:
+    """The statement with its board_current arm limited to ranked rows, which the planner can
+    then read from the partial rank indexes (migration 0007)."""
+    assert sql.count(_CURRENT_ARM) == 1
+    return sql.replace(_CURRENT_ARM, _CURRENT_ARM + "ranked = 1 AND ")
+
+
+_RANKED_SUPPORTERS_PAGE = {period: _ranked_arm(sql) for period, sql in _SUPPORTERS_PAGE.items()}
+_RANKED_SUPPORTERS_COUNT = {period: _ranked_arm(sql) for period, sql in _SUPPORTERS_COUNT.items()}
+_CREATOR_RANKED = (
+    "SELECT ranked FROM board_current "
+    "WHERE guild_id = ? AND board = 'creators' AND creator_id = 0 AND user_id = ?"
+)
 _TOP_PAGE = (
     "SELECT t.user_id, COALESCE(n.name, ''), t.score FROM board_top t "
     "LEFT JOIN member_names n ON n.guild_id = t.guild_id AND n.user_id = t.user_id "
@@ -367,8 +385,14 @@ def board_page(
             return _ranked(rows, offset), min(int(visible), count_cap)
     if board == "supporters":
         scope = (guild_id, creator_id, period_start)
-        rows = conn.execute(_SUPPORTERS_PAGE[period], (*scope, limit, offset)).fetchall()
-        total = conn.execute(_SUPPORTERS_COUNT[period], (*scope, count_cap)).fetchone()[0]
+        ranked = conn.execute(_CREATOR_RANKED, (guild_id, creator_id)).fetchone()
+        pages, counts = (
+            (_RANKED_SUPPORTERS_PAGE, _RANKED_SUPPORTERS_COUNT)
+            if ranked is not None and ranked[0]
+            else (_SUPPORTERS_PAGE, _SUPPORTERS_COUNT)
+        )
+        rows = conn.execute(pages[period], (*scope, limit, offset)).fetchall()
+        total = conn.execute(counts[period], (*scope, count_cap)).fetchone()[0]
         return _ranked(rows, offset), int(total)
     rows = conn.execute(_BOARD_PAGE, (*key, limit, offset)).fetchall()
     total = conn.execute(_BOARD_COUNT, (*key, count_cap)).fetchone()[0]
@@ -470,12 +494,13 @@ _TOP_ROWS = (
     "SELECT 'top', guild_id, board, creator_id, period, period_start, user_id, score, last_entry_id "
     "FROM board_top"
 )
+_RANKED_ROWS = "SELECT 'ranked', guild_id, board, creator_id, user_id, ranked FROM board_current"
 
 
 def rollup_mismatches(conn: sqlite3.Connection) -> list[tuple[object, ...]]:
     """Board rows that disagree with a recomputation from gift_events (empty when all agree):
-    one row per bucket as the view shows them (a bucket shown twice counts as wrong), and the
-    kept tops, whose keys start with 'top'."""
+    one row per bucket as the view shows them (a bucket shown twice counts as wrong), the kept
+    tops, whose keys start with 'top', and each row's `ranked`, whose keys start with 'ranked'."""
 
     def snapshot() -> dict[tuple[object, ...], tuple[object, ...]]:
         rows: dict[tuple[object, ...], tuple[object, ...]] = {}
@@ -483,6 +508,7 @@ def rollup_mismatches(conn: sqlite3.Connection) -> list[tuple[object, ...]]:
             key = row[:6]
             rows[key] = ("twice", rows[key], row[6:]) if key in rows else row[6:]
         rows.update({row[:7]: row[7:] for row in conn.execute(_TOP_ROWS).fetchall()})
+        rows.update({row[:5]: row[5:] for row in conn.execute(_RANKED_ROWS).fetchall()})
         return rows
 
     stored = snapshot()

@@ -6,8 +6,9 @@ When a member's next gift lands in a later bucket, the bucket they leave is writ
 `board_closed`; a late gift for an earlier bucket goes straight there. `board_top` keeps the top
 `TOP_SIZE` of every gifters bucket (as many rows as members): scores only grow, so the new top is
 the old top plus whoever passed its last place. A creator's supporters are ranked by partial
-indexes instead, and the creators board is sorted when read. The view `leaderboard_totals`
-shows all of it as one row per bucket (migration 0006).
+indexes instead, once the creator has `RANK_FROM` gifts (migration 0007: before that a page
+sorts them, and a gift moves no index entry), and the creators board is sorted when read. The
+view `leaderboard_totals` shows all of it as one row per bucket (migration 0006).
 
 Buckets follow the guild's timezone; changing it recounts the guild's rows from gift_events
 (storage/board_rebuild.py, which the checks also compare these rows with).
@@ -37,6 +38,11 @@ DATED = (Period.DAY, Period.WEEK, Period.MONTH, Period.YEAR)
 # board_top rows per gifters bucket: pages stop at rank 100; the rest leaves room for hidden members
 TOP_SIZE = 120
 TOPPED = frozenset({"gifters"})  # boards kept in board_top; the others are sorted when read
+# A creator's supporters are in the rank indexes (board_current.ranked) from this many gifts
+# received on; until then a page sorts them, and they are at most this many. Migration 0007
+# flagged the creators of the day by this value, and the checks compare the flags with a recount,
+# so changing it takes a migration that flags again.
+RANK_FROM = 1_000
 PERIOD_NAMES = ("day", "week", "month", "year", "all")
 
 # What a batch reads of board_current, one guild and board at a time: by member (a JSON list of
@@ -73,17 +79,17 @@ _LOAD_SCORES = (
     "ON c.guild_id = ?2 AND c.board = ?3 AND c.creator_id = ?4 AND c.user_id = k.value"
 )
 # A run added to a row still in the run's buckets, or a new row holding just the run: its score,
-# diamonds, gifts and last entry id (?9..?12) count in all five periods. A row in other buckets
-# is left alone (the WHERE), which shows in the number of rows changed.
+# diamonds, gifts and last entry id (?9..?12) count in all five periods; ?13 is its `ranked`. A
+# row in other buckets is left alone (the WHERE), which shows in the number of rows changed.
 _ADD_CURRENT = (
     "INSERT INTO board_current (guild_id, board, creator_id, user_id, "
     "day_start, day_score, day_diamonds, day_gifts, day_last, "
     "week_start, week_score, week_diamonds, week_gifts, week_last, "
     "month_start, month_score, month_diamonds, month_gifts, month_last, "
     "year_start, year_score, year_diamonds, year_gifts, year_last, "
-    "all_score, all_diamonds, all_gifts, all_last) VALUES "
+    "all_score, all_diamonds, all_gifts, all_last, ranked) VALUES "
     "(?1, ?2, ?3, ?4, ?5, ?9, ?10, ?11, ?12, ?6, ?9, ?10, ?11, ?12, ?7, ?9, ?10, ?11, ?12, "
-    "?8, ?9, ?10, ?11, ?12, ?9, ?10, ?11, ?12) "
+    "?8, ?9, ?10, ?11, ?12, ?9, ?10, ?11, ?12, ?13) "
     "ON CONFLICT (guild_id, board, creator_id, user_id) DO UPDATE SET "
     "day_score = day_score + ?9, day_diamonds = day_diamonds + ?10, day_gifts = day_gifts + ?11, "
     "day_last = ?12, week_score = week_score + ?9, week_diamonds = week_diamonds + ?10, "
@@ -91,7 +97,7 @@ _ADD_CURRENT = (
     "month_diamonds = month_diamonds + ?10, month_gifts = month_gifts + ?11, month_last = ?12, "
     "year_score = year_score + ?9, year_diamonds = year_diamonds + ?10, year_gifts = year_gifts + ?11, "
     "year_last = ?12, all_score = all_score + ?9, all_diamonds = all_diamonds + ?10, "
-    "all_gifts = all_gifts + ?11, all_last = ?12 "
+    "all_gifts = all_gifts + ?11, all_last = ?12, ranked = ?13 "
     "WHERE day_start = ?5 AND week_start = ?6 AND month_start = ?7 AND year_start = ?8"
 )
 # Whole rows, worked out here: those changing buckets.
@@ -101,8 +107,18 @@ _SAVE_CURRENT = (
     "week_start, week_score, week_diamonds, week_gifts, week_last, "
     "month_start, month_score, month_diamonds, month_gifts, month_last, "
     "year_start, year_score, year_diamonds, year_gifts, year_last, "
-    "all_score, all_diamonds, all_gifts, all_last) VALUES "
-    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "all_score, all_diamonds, all_gifts, all_last, ranked) VALUES "
+    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+)
+# Whether creators are ranked, and the gifts they received (json_each of creator ids, a guild).
+_CREATOR_RANKS = (
+    "SELECT k.key, c.ranked, c.all_gifts FROM json_each(?1) k CROSS JOIN board_current c "
+    "ON c.guild_id = ?2 AND c.board = 'creators' AND c.creator_id = 0 AND c.user_id = k.value"
+)
+# A creator reaching RANK_FROM: their supporter rows not written in this batch join the indexes.
+_RANK_SUPPORTERS = (
+    "UPDATE board_current SET ranked = 1 WHERE guild_id = ? AND board = 'supporters' AND creator_id = ? "
+    "AND ranked = 0"
 )
 _ADD_CLOSED = (
     "INSERT INTO board_closed (guild_id, board, creator_id, period, period_start, user_id, score, diamonds, "
@@ -301,6 +317,7 @@ class Totals:
             return
         rows, self.rows = self.rows, {}
         earlier, self._earlier = self._earlier, {}
+        ranks, promoted = _creator_ranks(conn, rows, earlier)
         moving: dict[RowKey, list[Run]] = {key: [*runs, rows[key]] for key, runs in earlier.items()}
         scores = _load_scores(conn, [key for key in rows if key[1] in TOPPED and key not in moving])
         ranked: dict[tuple[int, str, int, int, int, int, int], list[Row]] = {}  # by (.., buckets)
@@ -331,8 +348,11 @@ class Totals:
                 else:
                     members.append(now)
             adds.append(
-                (guild_id, board, scope, user_id, day, week, month, year, score, diamonds, gifts, last)
-            )
+                (
+                    guild_id, board, scope, user_id, day, week, month, year, score, diamonds, gifts, last,
+                    _ranked(key, ranks),
+                )
+            )  # fmt: skip
         stored: dict[RowKey, tuple[Any, ...]] = {}
         if moving:  # some rows change buckets (a new day): others likely do too, found first
             stored = _in_other_buckets(conn, adds, rows)
@@ -348,9 +368,49 @@ class Totals:
         tops: dict[BucketKey, list[Candidates]] = {}
         _candidacies(tops, ranked, _SCORES_COLUMNS)
         if moving:
-            _move(conn, moving, stored, tops)
+            _move(conn, moving, stored, tops, ranks)
         for bucket, candidates in tops.items():
             _update_top(conn, bucket, candidates)
+        if promoted:
+            conn.executemany(_RANK_SUPPORTERS, promoted)
+
+
+def _creator_ranks(
+    conn: sqlite3.Connection, rows: dict[RowKey, Run], earlier: dict[RowKey, list[Run]]
+) -> tuple[dict[tuple[int, int], int], list[tuple[int, int]]]:
+    """Whether each (guild, creator) of the batch is ranked once it is written, and those this
+    batch takes to RANK_FROM gifts (every gift of a batch adds to its creator's row)."""
+    received: dict[tuple[int, int], int] = {}
+    for key, run in rows.items():
+        if key[1] == "creators":
+            received[(key[0], key[3])] = run[3] + sum(before[3] for before in earlier.get(key, ()))
+    by_guild: dict[int, list[int]] = {}
+    for guild_id, creator_id in received:
+        by_guild.setdefault(guild_id, []).append(creator_id)
+    stored: dict[tuple[int, int], tuple[int, int]] = {}
+    for guild_id, creators in by_guild.items():
+        for first in range(0, len(creators), _LOAD_CHUNK):
+            chunk = creators[first : first + _LOAD_CHUNK]
+            for index, ranked, gifts in conn.execute(_CREATOR_RANKS, (json.dumps(chunk), guild_id)):
+                stored[(guild_id, chunk[index])] = (ranked, gifts)
+    ranks: dict[tuple[int, int], int] = {}
+    promoted: list[tuple[int, int]] = []
+    for creator, gained in received.items():
+        ranked, gifts = stored.get(creator, (0, 0))
+        if not ranked and gifts + gained >= RANK_FROM:
+            promoted.append(creator)
+            ranked = 1
+        ranks[creator] = ranked
+    return ranks, promoted
+
+
+def _ranked(key: RowKey, ranks: dict[tuple[int, int], int]) -> int:
+    """A row's `ranked`: its creator's, for a creators or supporters row (the creator has a row
+    in the same batch); a gifters row never is."""
+    guild_id, board, scope, user_id = key
+    if board == "supporters":
+        return ranks[(guild_id, scope)]
+    return ranks[(guild_id, user_id)] if board == "creators" else 0
 
 
 # Where a row's (score, last entry id) of the day, week, month, year and all time are: a topped
@@ -375,13 +435,17 @@ def _move(
     moving: dict[RowKey, list[Run]],
     stored: dict[RowKey, tuple[Any, ...]],
     tops: dict[BucketKey, list[Candidates]],
+    ranks: dict[tuple[int, int], int],
 ) -> None:
     """Rows changing buckets, with their runs: the buckets they leave or miss go to board_closed
     (a topped board's may climb their tops), the rows are written whole."""
     stored.update(_load_current(conn, [key for key in moving if key not in stored]))
     closed: dict[tuple[int, str, int, str, int, int], list[int]] = {}
     late: list[tuple[int, str, int, str, int, int]] = []  # closed buckets of topped boards
-    saves = [_applied(key, stored.get(key), runs, closed, late) for key, runs in moving.items()]
+    saves = [
+        [*_applied(key, stored.get(key), runs, closed, late), _ranked(key, ranks)]
+        for key, runs in moving.items()
+    ]
     conn.executemany(_SAVE_CURRENT, saves)
     ranked: dict[tuple[int, str, int, int, int, int, int], list[Row]] = {}
     for row in saves:
@@ -568,14 +632,18 @@ _DELETE_GUILD = (
 )
 
 
-def rebuild_guild(conn: sqlite3.Connection, guild_id: int, timezone: str) -> int:
+def rebuild_guild(conn: sqlite3.Connection, guild_id: int, timezone: str, *, rank: bool = True) -> int:
     """Recompute a guild's rollups from its gifts (after a timezone change): a set-based recount
-    (storage/board_rebuild.py), not the gift-by-gift path. Returns the gifts counted."""
-    from .board_rebuild import recount_guild  # it builds on this module's buckets
+    (storage/board_rebuild.py), not the gift-by-gift path. Returns the gifts counted. `rank`
+    False leaves every row unranked, for the 0006 backfill (schema 6 has no `ranked` yet)."""
+    from .board_rebuild import rank_guild, recount_guild  # they build on this module's buckets
 
     for delete in _DELETE_GUILD:
         conn.execute(delete, (guild_id,))
-    return recount_guild(conn, guild_id, timezone)
+    gifts = recount_guild(conn, guild_id, timezone)
+    if rank:
+        rank_guild(conn, guild_id)
+    return gifts
 
 
 def guild_timezone(conn: sqlite3.Connection, guild_id: int) -> str:
@@ -585,6 +653,8 @@ def guild_timezone(conn: sqlite3.Connection, guild_id: int) -> str:
     return str(row[0]) if row else "UTC"
 
 
-def rebuild_all(conn: sqlite3.Connection) -> int:
+def rebuild_all(conn: sqlite3.Connection, *, rank: bool = True) -> int:
     guilds = [row[0] for row in conn.execute("SELECT DISTINCT guild_id FROM gift_events").fetchall()]
-    return sum(rebuild_guild(conn, guild_id, guild_timezone(conn, guild_id)) for guild_id in guilds)
+    return sum(
+        rebuild_guild(conn, guild_id, guild_timezone(conn, guild_id), rank=rank) for guild_id in guilds
+    )

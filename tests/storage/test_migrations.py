@@ -25,7 +25,7 @@ import pytest
 from bot.economy.catalogue import default_gifts
 from bot.economy.models import Board, EntryKind
 from bot.economy.periods import Period
-from storage import budget_ops, catalogue_ops, migrate, money_ops, settings_ops
+from storage import budget_ops, catalogue_ops, migrate, money_ops, rollups, settings_ops
 from storage.group_commit import apply_batch
 from storage.migrate import Migration, apply_migrations, current_version, latest_version, migrations
 from tests.storage.migration_harness import AFTER_UPGRADE, build_at, snapshot, upgraded
@@ -558,6 +558,9 @@ class FrozenV6Books(FrozenV5Books):
                 )
             values[5 * index : 5 * index + 5] = [start, coins, gained, 1, entry]
         values[20:24] = [values[20] + coins, values[21] + gained, values[22] + 1, entry]
+        self._save_row(key, values)
+
+    def _save_row(self, key: tuple[int, str, int, int], values: list[Any]) -> None:
         self.conn.execute(
             "INSERT OR REPLACE INTO board_current VALUES "
             "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -579,6 +582,35 @@ class FrozenV6Books(FrozenV5Books):
         )
 
 
+class FrozenV7Books(FrozenV6Books):
+    """Version 7: as version 6, plus each board_current row's `ranked`: a creator's row and all
+    their supporters' rows from the creator's 1,000th gift on (the season's never get there)."""
+
+    def _save_row(self, key: tuple[int, str, int, int], values: list[Any]) -> None:
+        guild, board, scope, user = key
+        ranked = 0
+        if board == "creators":
+            ranked = int(values[22] >= 1000)
+            if ranked:
+                self.conn.execute(
+                    "UPDATE board_current SET ranked = 1 WHERE guild_id = ? AND board = 'supporters' "
+                    "AND creator_id = ?",
+                    (guild, user),
+                )
+        elif board == "supporters":
+            found = self.conn.execute(
+                "SELECT ranked FROM board_current WHERE guild_id = ? AND board = 'creators' "
+                "AND creator_id = 0 AND user_id = ?",
+                (guild, scope),
+            ).fetchone()
+            ranked = found[0] if found else 0
+        self.conn.execute(
+            "INSERT OR REPLACE INTO board_current VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*key, *values, ranked),
+        )
+
+
 # schema version -> how that version wrote its books. One upgrade case each.
 FROZEN_WRITERS: dict[int, Callable[[sqlite3.Connection], Books]] = {
     1: FrozenV1Books,
@@ -587,6 +619,7 @@ FROZEN_WRITERS: dict[int, Callable[[sqlite3.Connection], Books]] = {
     4: FrozenV4Books,
     5: FrozenV5Books,
     6: FrozenV6Books,
+    7: FrozenV7Books,
 }
 
 
@@ -674,6 +707,43 @@ async def test_upgrading_keeps_every_balance(tmp_path, version):
             at=AFTER_UPGRADE,
         )
         assert replay.replayed and replay.gift.name == "Corgi"
+
+
+def test_0007_ranks_the_creators_with_a_thousand_gifts_and_all_their_supporters(tmp_path):
+    """The backfill flags by the rule the writer keeps (storage/rollups.RANK_FROM): a creator's
+    row from 1,000 gifts received, with every supporter row of theirs; nobody else."""
+    conn = build_at(tmp_path / "x.sqlite3", 6)
+    try:
+
+        def row(board: str, scope: int, user: int, gifts: int) -> tuple[Any, ...]:
+            return (1, board, scope, user, *[0, 1, 0, gifts, 1] * 4, 1, 0, gifts, 1)
+
+        conn.executemany(
+            "INSERT INTO board_current VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                row("creators", 0, 77, 1_000),
+                row("supporters", 77, 5, 600),
+                row("supporters", 77, 6, 400),
+                row("creators", 0, 78, 999),
+                row("supporters", 78, 5, 999),
+                row("gifters", 0, 5, 1_599),
+            ],
+        )
+        apply_migrations(conn)
+        flagged = conn.execute(
+            "SELECT board, creator_id, user_id FROM board_current WHERE ranked = 1 ORDER BY 1, 2, 3"
+        ).fetchall()
+        ranked_page = conn.execute(
+            "SELECT user_id FROM board_current INDEXED BY board_current_supporters_all "
+            "WHERE guild_id = 1 AND board = 'supporters' AND ranked = 1 AND creator_id = 77 "
+            "ORDER BY all_score DESC"
+        ).fetchall()
+    finally:
+        conn.close()
+    assert flagged == [("creators", 0, 77), ("supporters", 77, 5), ("supporters", 77, 6)]
+    assert rollups.RANK_FROM == 1_000  # the backfill's literal and the writer's rule agree
+    assert ranked_page == [(5,), (6,)]
 
 
 def test_the_latest_frozen_writer_matches_the_live_code(tmp_path):
