@@ -58,7 +58,8 @@ async def measure_boards(db: Path, repeats: int) -> list[BoardTiming]:
     """Each board and period `repeats` times, through EconomyService.board (what the cog calls):
     the supporters board twice, for the busiest creator (read from the rank indexes) and for the
     biggest creator still sorted on read."""
-    boards = [(board.value, board, busiest_creator(db) if board is Board.SUPPORTERS else 0) for board in Board]
+    busiest = busiest_creator(db)
+    boards = [(board.value, board, busiest if board is Board.SUPPORTERS else 0) for board in Board]
     sorted_creator = largest_sorted_creator(db)
     if sorted_creator is not None:
         boards.append(("supporters, sorted", Board.SUPPORTERS, sorted_creator))
