@@ -25,33 +25,33 @@ class BoardTiming:
     rows: int
 
 
-def busiest_creator(db: Path) -> int:
-    """The creator with the most supporters of all time: the longest 'supporters' board."""
+def _creator(db: Path, sql: str) -> int | None:
     conn = sqlite3.connect(db)
     try:
-        row = conn.execute(
-            "SELECT creator_id FROM leaderboard_totals WHERE guild_id = ? AND board = 'supporters' "
-            "AND period = 'all' GROUP BY creator_id ORDER BY COUNT(*) DESC LIMIT 1",
-            (GUILD_ID,),
-        ).fetchone()
-        return int(row[0]) if row else 0
+        row = conn.execute(sql, (GUILD_ID,)).fetchone()
+        return int(row[0]) if row else None
     finally:
         conn.close()
+
+
+def busiest_creator(db: Path) -> int:
+    """The creator with the most supporters of all time: the longest 'supporters' board."""
+    found = _creator(
+        db,
+        "SELECT creator_id FROM leaderboard_totals WHERE guild_id = ? AND board = 'supporters' "
+        "AND period = 'all' GROUP BY creator_id ORDER BY COUNT(*) DESC LIMIT 1",
+    )
+    return found or 0
 
 
 def largest_sorted_creator(db: Path) -> int | None:
     """The creator with the most supporters among those not ranked yet (fewer than
     rollups.RANK_FROM gifts received), whose supporters page sorts them all when read."""
-    conn = sqlite3.connect(db)
-    try:
-        row = conn.execute(
-            "SELECT creator_id FROM board_current WHERE guild_id = ? AND board = 'supporters' "
-            "AND ranked = 0 GROUP BY creator_id ORDER BY COUNT(*) DESC LIMIT 1",
-            (GUILD_ID,),
-        ).fetchone()
-        return int(row[0]) if row else None
-    finally:
-        conn.close()
+    return _creator(
+        db,
+        "SELECT creator_id FROM board_current WHERE guild_id = ? AND board = 'supporters' "
+        "AND ranked = 0 GROUP BY creator_id ORDER BY COUNT(*) DESC LIMIT 1",
+    )
 
 
 async def measure_boards(db: Path, repeats: int) -> list[BoardTiming]:

@@ -421,23 +421,28 @@ def test_own_rank_queries_stay_in_their_scope(tmp_path):
     assert any("member_names_hidden" in detail for detail in details), details  # opted-out members first
 
 
+def plan_details(tmp_path, *statements: tuple[str, tuple[int, ...]]) -> list[str]:
+    """What the planner does for each statement (with these parameters), on a new database."""
+    conn = sqlite3.connect(tmp_path / "plan.sqlite3")
+    try:
+        apply_migrations(conn)
+        return [
+            row[3] for sql, params in statements for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params)
+        ]
+    finally:
+        conn.close()
+
+
 @pytest.mark.parametrize("period", ["day", "week", "month", "year", "all"])
 def test_a_ranked_creators_supporters_are_read_from_their_rank_index(tmp_path, period):
     """However many fans a ranked creator has, a page walks that period's index in rank order
     (merged with the bucket's closed rows), and the count stops at its cap: nothing sorts the
     scope."""
-    conn = sqlite3.connect(tmp_path / "plan.sqlite3")
-    try:
-        apply_migrations(conn)
-        page = conn.execute(
-            "EXPLAIN QUERY PLAN " + reads._RANKED_SUPPORTERS_PAGE[period], (1, 2, 0, 10, 0)
-        ).fetchall()
-        count = conn.execute(
-            "EXPLAIN QUERY PLAN " + reads._RANKED_SUPPORTERS_COUNT[period], (1, 2, 0, 100)
-        ).fetchall()
-    finally:
-        conn.close()
-    details = [row[3] for row in page + count]
+    details = plan_details(
+        tmp_path,
+        (reads._RANKED_SUPPORTERS_PAGE[period], (1, 2, 0, 10, 0)),
+        (reads._RANKED_SUPPORTERS_COUNT[period], (1, 2, 0, 100)),
+    )
     assert any(f"COVERING INDEX board_current_supporters_{period}" in detail for detail in details), details
     assert not any(detail.startswith("SCAN board_") for detail in details), details
     if period != "all":
@@ -448,15 +453,7 @@ def test_a_ranked_creators_supporters_are_read_from_their_rank_index(tmp_path, p
 def test_an_unranked_creators_supporters_are_read_from_their_own_rows(tmp_path, period):
     """Below RANK_FROM gifts, a page reads only that creator's rows (at most RANK_FROM of them)
     by primary key and sorts them: the rank indexes hold none of them."""
-    conn = sqlite3.connect(tmp_path / "plan.sqlite3")
-    try:
-        apply_migrations(conn)
-        page = conn.execute(
-            "EXPLAIN QUERY PLAN " + reads._SUPPORTERS_PAGE[period], (1, 2, 0, 10, 0)
-        ).fetchall()
-    finally:
-        conn.close()
-    details = [row[3] for row in page]
+    details = plan_details(tmp_path, (reads._SUPPORTERS_PAGE[period], (1, 2, 0, 10, 0)))
     assert any(
         "board_current USING PRIMARY KEY (guild_id=? AND board=? AND creator_id=?)" in detail
         for detail in details
