@@ -26,7 +26,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.economy.clock import to_millis
@@ -389,8 +389,7 @@ def _creator_ranks(
         by_guild.setdefault(guild_id, []).append(creator_id)
     stored: dict[tuple[int, int], tuple[int, int]] = {}
     for guild_id, creators in by_guild.items():
-        for first in range(0, len(creators), _LOAD_CHUNK):
-            chunk = creators[first : first + _LOAD_CHUNK]
+        for chunk in _chunks(creators):
             for index, ranked, gifts in conn.execute(_CREATOR_RANKS, (json.dumps(chunk), guild_id)):
                 stored[(guild_id, chunk[index])] = (ranked, gifts)
     ranks: dict[tuple[int, int], int] = {}
@@ -456,8 +455,7 @@ def _move(
         conn.executemany(_ADD_CLOSED, [(*key, *values) for key, values in closed.items()])
         # A closed bucket gained: it may climb that bucket's top.
         keys = list(dict.fromkeys(late))
-        for first in range(0, len(keys), _LOAD_CHUNK):
-            chunk = keys[first : first + _LOAD_CHUNK]
+        for chunk in _chunks(keys):
             for index, score, last in conn.execute(_CLOSED_SCORES, (json.dumps(chunk),)):
                 guild_id, board, scope, period, start, user_id = chunk[index]
                 tops.setdefault((guild_id, board, scope, period, start), []).append(
@@ -474,7 +472,11 @@ def _in_other_buckets(
     return _load_current(conn, runs, runs)
 
 
-def _chunks(keys: list[RowKey]) -> Iterator[list[RowKey]]:
+_Key = TypeVar("_Key")
+
+
+def _chunks(keys: list[_Key]) -> Iterator[list[_Key]]:
+    """The keys, `_LOAD_CHUNK` at a time: one load statement each."""
     for first in range(0, len(keys), _LOAD_CHUNK):
         yield keys[first : first + _LOAD_CHUNK]
 
