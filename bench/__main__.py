@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bot.gc_tuning import pace_collector
+
 from .config import DATA_DIR, FULL, QUICK, RESULTS, Plan
 from .report import machine, print_report, targets_met
 from .run import run_suite
@@ -32,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     plan: Plan = QUICK if args.quick else FULL
     out = args.out or (RESULTS.with_name("results-quick.json") if args.quick else RESULTS)
+    pace_collector()  # as `giftbot run` does: the figures are the bot process's
     started = time.perf_counter()
     results: dict[str, Any] = asyncio.run(run_suite(plan, DATA_DIR / "run"))
     results["mode"] = "quick" if plan.quick else "full"

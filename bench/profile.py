@@ -21,6 +21,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+from bot.gc_tuning import pace_collector
 from storage import group_commit
 
 from . import dataset, throughput
@@ -134,6 +135,7 @@ def statements(gifts: int) -> None:
 
 
 if __name__ == "__main__":
+    pace_collector()  # as `giftbot run` does
     if len(sys.argv) > 2 and sys.argv[1] == "--summary":
         summarise(Path(sys.argv[2]))
     elif len(sys.argv) > 1 and sys.argv[1] == "--statements":

@@ -63,4 +63,7 @@ def peak_rss_kib() -> int:
 
 
 if __name__ == "__main__":
+    from bot.gc_tuning import pace_collector
+
+    pace_collector()  # as `giftbot run` does
     asyncio.run(_main(Path(sys.argv[1]), int(sys.argv[2])))

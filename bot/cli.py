@@ -35,6 +35,7 @@ def _run() -> int:
     import discord
 
     from bot.app import create_bot
+    from bot.gc_tuning import pace_collector
     from bot.logging_setup import setup_logging
 
     settings = _load_settings()
@@ -45,6 +46,7 @@ def _run() -> int:
         return 2
     token = settings.discord_token.get_secret_value()
     setup_logging(settings.log_level, secrets=[token])
+    pace_collector()
     bot = create_bot(settings)
 
     async def main() -> None:
