@@ -1,18 +1,19 @@
 """How often the garbage collector looks at young objects, in a bot process.
 
 CPython collects its youngest generation after every 700 net allocations of container objects.
-A batch of gifts allocates tens of thousands of short-lived tuples and lists while its rows are
-built, and keeps a few large dicts and lists alive until it commits, so the collector walked
-those again and again: 10-14 µs a gift of the database thread's time, against about 0.3 µs when
-it runs every 10,000 allocations (docs/benchmarks.md, session 5). Nothing giftbot keeps relies
-on a collection to be freed promptly: reference counting frees everything but cycles.
+Under a load of gifts that meant 133 young collections per 20,000 gifts, each taking about a
+millisecond while a batch's rows were alive: 10-14 µs a gift of the database thread's time.
+Every 2,000 allocations, it is about 30 collections and 0.3 µs a gift. Much less often costs
+the commands' tail instead: at 10,000, each collection is big enough to double the p99 of
+/gift and /balance (docs/benchmarks.md, session 5). Nothing giftbot keeps relies on prompt
+collection: reference counting frees everything but cycles.
 """
 
 from __future__ import annotations
 
 import gc
 
-YOUNG_COLLECTION_EVERY = 10_000  # net container allocations (CPython's default: 700)
+YOUNG_COLLECTION_EVERY = 2_000  # net container allocations (CPython's default: 700)
 
 
 def pace_collector() -> None:

@@ -1,4 +1,4 @@
-"""The bot process collects young objects every 10,000 allocations (bot/gc_tuning.py)."""
+"""The bot process collects young objects every 2,000 allocations (bot/gc_tuning.py)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def thresholds():
 
 def test_pacing_changes_only_the_youngest_generation(thresholds):
     pace_collector()
-    assert gc.get_threshold() == (YOUNG_COLLECTION_EVERY, 11, 12) == (10_000, 11, 12)
+    assert gc.get_threshold() == (YOUNG_COLLECTION_EVERY, 11, 12) == (2_000, 11, 12)
 
 
 class Stop(Exception):
@@ -42,4 +42,4 @@ def test_giftbot_run_paces_the_collector_before_building_the_bot(thresholds, mon
     monkeypatch.setattr(bot.logging_setup, "setup_logging", lambda *args, **kwargs: None)
     with pytest.raises(Stop):
         main(["run"])
-    assert seen == [(10_000, 11, 12)]
+    assert seen == [(2_000, 11, 12)]
