@@ -2,7 +2,7 @@
 
 CPython collects its youngest generation after every 700 net allocations of container objects.
 Under a load of gifts that meant 133 young collections per 20,000 gifts, each taking about a
-millisecond while a batch's rows were alive: 10-14 µs a gift of the database thread's time.
+millisecond while a batch's rows were alive: 6-14 µs a gift, depending on the hour.
 Every 2,000 allocations, it is about 30 collections and 0.3 µs a gift. Much less often costs
 the commands' tail instead: at 10,000, each collection is big enough to double the p99 of
 /gift and /balance (docs/benchmarks.md, session 5). Nothing giftbot keeps relies on prompt
