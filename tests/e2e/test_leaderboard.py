@@ -10,6 +10,7 @@ import simcord
 from discord.ext import commands, tasks
 
 from bot.economy.service import Party
+from storage import rollups
 from tests.sim import Community, buttons, pings
 
 DAY = 24 * 3600
@@ -293,6 +294,28 @@ async def test_creator_option_ranks_that_creators_gifters(simcord_env):
     assert lines(result) == ["`#1` Bob · 🪙 8", "`#2` Alice · 🪙 5"]
     assert own_rank(result) == "You're #2 among Carol's gifters with 🪙 5 sent this week."
     assert own_rank(nothing) == "You haven't sent Carol any gifts yet."
+
+
+async def test_a_creators_gifters_read_the_same_once_the_creator_is_ranked(simcord_env, monkeypatch):
+    """From the creator's RANK_FROM-th gift on, their board is read from the rank indexes
+    (schema 7) instead of sorted: the member sees the same board either way."""
+    monkeypatch.setattr(rollups, "RANK_FROM", 3)
+    world = Community.build(simcord_env)
+    await world.make_creators()
+    for member in (world.alice, world.bob, world.mod):
+        await world.grant(member, 1_000)
+    await send(world, world.alice, world.carol, 5)
+    await send(world, world.bob, world.carol, 8)
+    sorted_board = await leaderboard(world, world.alice, creator=world.carol, period="all")
+    await send(world, world.mod, world.carol, 1)  # carol's 3rd gift: ranked from here on
+    ranked_board = await leaderboard(world, world.alice, creator=world.carol, period="all")
+    await send(world, world.alice, world.carol, 4)
+    later = await leaderboard(world, world.alice, creator=world.carol, period="all")
+
+    assert lines(sorted_board) == ["`#1` Bob · 🪙 8", "`#2` Alice · 🪙 5"]
+    assert lines(ranked_board) == ["`#1` Bob · 🪙 8", "`#2` Alice · 🪙 5", "`#3` Mona the Mod · 🪙 1"]
+    assert lines(later) == ["`#1` Alice · 🪙 9", "`#2` Bob · 🪙 8", "`#3` Mona the Mod · 🪙 1"]
+    assert own_rank(later) == "You're #1 among Carol's gifters with 🪙 9 sent in all."
 
 
 async def test_creator_option_refuses_a_member_who_is_not_a_creator_privately(simcord_env):
