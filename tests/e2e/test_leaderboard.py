@@ -277,13 +277,18 @@ async def test_empty_board_says_so(simcord_env):
 # -- one creator's gifters ----------------------------------------------------------------------
 
 
-async def test_creator_option_ranks_that_creators_gifters(simcord_env):
-    world = Community.build(simcord_env)
+async def carols_first_gifters(world: Community) -> None:
+    """Carol and Dave become creators; Alice sends Carol 5 Roses and Bob 8; Mod has coins too."""
     await world.make_creators()
     for member in (world.alice, world.bob, world.mod):
         await world.grant(member, 1_000)
     await send(world, world.alice, world.carol, 5)
     await send(world, world.bob, world.carol, 8)
+
+
+async def test_creator_option_ranks_that_creators_gifters(simcord_env):
+    world = Community.build(simcord_env)
+    await carols_first_gifters(world)
     await send(world, world.alice, world.dave, 100)  # to dave: not on carol's board
     await send(world, world.mod, world.dave, 1)
 
@@ -301,11 +306,7 @@ async def test_a_creators_gifters_read_the_same_once_the_creator_is_ranked(simco
     (schema 7) instead of sorted: the member sees the same board either way."""
     monkeypatch.setattr(rollups, "RANK_FROM", 3)
     world = Community.build(simcord_env)
-    await world.make_creators()
-    for member in (world.alice, world.bob, world.mod):
-        await world.grant(member, 1_000)
-    await send(world, world.alice, world.carol, 5)
-    await send(world, world.bob, world.carol, 8)
+    await carols_first_gifters(world)
     sorted_board = await leaderboard(world, world.alice, creator=world.carol, period="all")
     await send(world, world.mod, world.carol, 1)  # carol's 3rd gift: ranked from here on
     ranked_board = await leaderboard(world, world.alice, creator=world.carol, period="all")
