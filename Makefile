@@ -57,10 +57,11 @@ bench: $(STAMP)
 	$(PY) -m bench
 
 # Every benchmark step at toy sizes (under a minute), so the suite never rots; its figures don't count.
-# The A/B tool too: the last commit against the working tree, one round.
+# The A/B tool too (the last commit against the working tree, one round), and the GIL probe.
 bench-check: $(STAMP)
 	$(PY) -m bench --quick
 	$(PY) -m bench.ab HEAD --runs 1 --gifts 1000 --wallets 1000
+	$(PY) -m bench.gil --rounds 1 --gifts 1000 --wallets 1000
 
 run: $(STAMP)
 	$(BIN)/giftbot run
