@@ -188,22 +188,33 @@ async def record(db: Path, orders: Sequence[Order]) -> Recording:
 def replay(db: Path, recording: Recording) -> float:
     """Run the recorded statements with plain sqlite3, one recorded batch per transaction.
     Returns the seconds it took."""
-    conn = sqlite3.connect(db, isolation_level=None)
+    conn = replay_connection(db)
     try:
-        configure(conn)
-        # As on giftbot's writer connection, whose checkpoints run beside it (storage/checkpointer.py).
-        conn.execute(BACKSTOP)
         started = time.perf_counter()
         for batch in recording.batches:
-            for sql, parameters, many, raised in batch:
-                try:
-                    if many:
-                        conn.executemany(sql, parameters)
-                    else:
-                        conn.execute(sql, parameters).fetchall()
-                except sqlite3.Error:
-                    if not raised:
-                        raise
+            run_batch(conn, batch)
         return time.perf_counter() - started
     finally:
         conn.close()
+
+
+def replay_connection(db: Path) -> sqlite3.Connection:
+    """A plain sqlite3 connection set up as giftbot's writer is."""
+    conn = sqlite3.connect(db, isolation_level=None)
+    configure(conn)
+    # As on giftbot's writer connection, whose checkpoints run beside it (storage/checkpointer.py).
+    conn.execute(BACKSTOP)
+    return conn
+
+
+def run_batch(conn: sqlite3.Connection, batch: list[Statement]) -> None:
+    """One recorded transaction's statements, as recorded (one that raised must raise again)."""
+    for sql, parameters, many, raised in batch:
+        try:
+            if many:
+                conn.executemany(sql, parameters)
+            else:
+                conn.execute(sql, parameters).fetchall()
+        except sqlite3.Error:
+            if not raised:
+                raise
