@@ -36,7 +36,7 @@ class Run:
     burner_share: float  # of one core, over the load's duration
 
 
-def _spin(seconds: float) -> None:
+def spin(seconds: float) -> None:
     """Pure Python for `seconds`, holding the GIL throughout (as a batch's rules would)."""
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
@@ -48,7 +48,7 @@ async def _burner(chunk_us: int, stop: asyncio.Event) -> float:
     spun = 0.0
     while not stop.is_set():
         started = time.perf_counter()
-        _spin(chunk_us / 1e6)
+        spin(chunk_us / 1e6)
         spun += time.perf_counter() - started
         await asyncio.sleep(IDLE_S)
     return spun

@@ -33,14 +33,9 @@ from bot.gc_tuning import pace_collector
 
 from . import dataset, throughput
 from .config import DATA_DIR
+from .gil import spin
 
 IN_FLIGHT = 2  # batches handed to the writer process and not yet committed
-
-
-def _spin(seconds: float) -> None:
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        pass
 
 
 def _writer(db: Path, pipe: Connection) -> None:
@@ -59,7 +54,7 @@ def one_process(db: Path, recording: throughput.Recording, rules_s: float) -> fl
     try:
         started = time.perf_counter()
         for batch in recording.batches:
-            _spin(rules_s)
+            spin(rules_s)
             throughput.run_batch(conn, batch)
         return time.perf_counter() - started
     finally:
@@ -74,7 +69,7 @@ def two_processes(db: Path, recording: throughput.Recording, rules_s: float) -> 
         in_flight = 0
         started = time.perf_counter()
         for batch in recording.batches:
-            _spin(rules_s)
+            spin(rules_s)
             payload = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
             if in_flight == IN_FLIGHT:
                 ours.recv_bytes()
