@@ -208,7 +208,8 @@ def replay_connection(db: Path) -> sqlite3.Connection:
 
 
 def run_batch(conn: sqlite3.Connection, batch: list[Statement]) -> None:
-    """One recorded transaction's statements, as recorded (one that raised must raise again)."""
+    """One recorded transaction's statements. A statement that raised when recorded (a refused
+    gift's) may raise again; any other error propagates."""
     for sql, parameters, many, raised in batch:
         try:
             if many:
