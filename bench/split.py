@@ -92,7 +92,7 @@ def main(gifts: int, wallets: int, rules_us: float, rounds: int) -> None:
     source.unlink()
     rules_s = rules_us * recording.gifts / len(recording.batches) / 1e6
     ways = {
-        "the SQL alone": lambda db: one_process(db, recording, 0.0),
+        "the SQL alone": lambda db: throughput.replay(db, recording),  # the raw ceiling's own replay
         f"one process, {rules_us:g} µs of Python a gift": lambda db: one_process(db, recording, rules_s),
         f"two processes, {rules_us:g} µs of Python a gift": lambda db: two_processes(db, recording, rules_s),
     }
