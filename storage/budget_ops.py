@@ -193,6 +193,16 @@ _DAYS_SCORE = (
 )
 
 
+# A member's sent gifts, in order: the gift events of the entries whose legs leave the member's
+# coin accounts (schema 8 keeps no index of gifts by sender: every gift debits its sender's
+# wallets, and transfers_by_debit lists those legs). Other debits have no gift event.
+_SENT_GIFTS = (
+    "SELECT coins, created_at FROM gift_events WHERE entry_id IN ("
+    "SELECT t.entry_id FROM accounts a JOIN transfers t ON t.debit_account_id = a.id "
+    "WHERE a.guild_id = ? AND a.owner_id = ? AND a.currency = 'coin') ORDER BY entry_id"
+)
+
+
 def spent(
     conn: sqlite3.Connection, guild_id: int, user_id: int, period: Period, bucket: int, *, own_timezone: bool
 ) -> int:
@@ -263,12 +273,12 @@ def rebuild_counters(conn: sqlite3.Connection, guild_id: int, user_id: int | Non
     gifts (one member, or a whole guild); anyone else's spending is their gifters score."""
     if user_id is None:
         conn.execute("DELETE FROM spend_counters WHERE guild_id = ?", (guild_id,))
+        # Everyone who keeps their own timezone; one who never gifted gets no counter below.
         senders = [
             r[0]
             for r in conn.execute(
-                "SELECT DISTINCT g.sender_id FROM gift_events g JOIN member_prefs p "
-                "ON p.guild_id = g.guild_id AND p.user_id = g.sender_id "
-                "WHERE g.guild_id = ? AND p.timezone IS NOT NULL",
+                "SELECT user_id FROM member_prefs WHERE guild_id = ? AND timezone IS NOT NULL "
+                "ORDER BY user_id",
                 (guild_id,),
             )
         ]
@@ -279,8 +289,7 @@ def rebuild_counters(conn: sqlite3.Connection, guild_id: int, user_id: int | Non
     for sender in senders:
         timezone = member_timezone(conn, guild_id, sender)
         for coins, at_ms in conn.execute(
-            "SELECT coins, created_at FROM gift_events "
-            "WHERE guild_id = ? AND sender_id = ? ORDER BY entry_id",
+            _SENT_GIFTS,
             (guild_id, sender),
         ).fetchall():
             spending.add(guild_id=guild_id, user_id=sender, coins=coins, at_ms=at_ms, timezone=timezone)
@@ -346,15 +355,20 @@ def digest_members(conn: sqlite3.Connection) -> list[tuple[int, int, str]]:
     return [(guild_id, user_id, member_timezone(conn, guild_id, user_id)) for guild_id, user_id in rows]
 
 
+# The member's sent gifts as in _SENT_GIFTS, summed by creator.
+_GIFTED_BY_CREATOR = (
+    "SELECT g.creator_id, n.name, SUM(g.coins) AS total FROM gift_events g "
+    "LEFT JOIN member_names n ON n.guild_id = g.guild_id AND n.user_id = g.creator_id "
+    "WHERE g.entry_id IN (SELECT t.entry_id FROM accounts a JOIN transfers t ON t.debit_account_id = a.id "
+    "WHERE a.guild_id = ? AND a.owner_id = ? AND a.currency = 'coin') "
+    "AND g.created_at >= ? AND g.created_at < ? "
+    "GROUP BY g.creator_id ORDER BY total DESC, g.creator_id"
+)
+
+
 def gifted_by_creator(
     conn: sqlite3.Connection, guild_id: int, user_id: int, start_ms: int, end_ms: int
 ) -> list[tuple[int, str | None, int]]:
     """(creator, name, coins) the member gifted in [start, end), most coins first."""
-    rows = conn.execute(
-        "SELECT g.creator_id, n.name, SUM(g.coins) AS total FROM gift_events g "
-        "LEFT JOIN member_names n ON n.guild_id = g.guild_id AND n.user_id = g.creator_id "
-        "WHERE g.guild_id = ? AND g.sender_id = ? AND g.created_at >= ? AND g.created_at < ? "
-        "GROUP BY g.creator_id ORDER BY total DESC, g.creator_id",
-        (guild_id, user_id, start_ms, end_ms),
-    ).fetchall()
+    rows = conn.execute(_GIFTED_BY_CREATOR, (guild_id, user_id, start_ms, end_ms)).fetchall()
     return [(int(creator), name, int(total)) for creator, name, total in rows]

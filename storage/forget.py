@@ -29,10 +29,11 @@ FORGOTTEN_NAME = "Forgotten member"
 
 # (table, column): rows of the guild whose column holds the member's id get the tombstone.
 # Static strings only: no SQL is built from names at run time.
+# The member's sent gifts are found through their accounts (below), so they go first.
 _REWRITES: tuple[tuple[str, str], ...] = (
+    ("gift_events", "sender_id"),
     ("accounts", "owner_id"),
     ("entries", "actor_id"),
-    ("gift_events", "sender_id"),
     ("gift_events", "creator_id"),
     ("leaderboard_totals", "user_id"),
     ("leaderboard_totals", "creator_id"),
@@ -48,7 +49,13 @@ _REWRITES: tuple[tuple[str, str], ...] = (
 _COUNT = {
     ("accounts", "owner_id"): "SELECT COUNT(*) FROM accounts WHERE guild_id = ? AND owner_id = ?",
     ("entries", "actor_id"): "SELECT COUNT(*) FROM entries WHERE guild_id = ? AND actor_id = ?",
-    ("gift_events", "sender_id"): "SELECT COUNT(*) FROM gift_events WHERE guild_id = ? AND sender_id = ?",
+    # Schema 8 keeps no index of gifts by sender: a member's sent gifts are the gift events of
+    # the entries whose legs leave their coin accounts (storage/budget_ops.py: _SENT_GIFTS).
+    ("gift_events", "sender_id"): (
+        "SELECT COUNT(*) FROM gift_events WHERE entry_id IN ("
+        "SELECT t.entry_id FROM accounts a JOIN transfers t ON t.debit_account_id = a.id "
+        "WHERE a.guild_id = ? AND a.owner_id = ? AND a.currency = 'coin')"
+    ),
     ("gift_events", "creator_id"): "SELECT COUNT(*) FROM gift_events WHERE guild_id = ? AND creator_id = ?",
     ("leaderboard_totals", "user_id"): (
         "SELECT COUNT(*) FROM leaderboard_totals WHERE guild_id = ? AND user_id = ?"
@@ -76,7 +83,11 @@ _COUNT = {
 _REWRITE = {
     ("accounts", "owner_id"): "UPDATE accounts SET owner_id = ? WHERE guild_id = ? AND owner_id = ?",
     ("entries", "actor_id"): "UPDATE entries SET actor_id = ? WHERE guild_id = ? AND actor_id = ?",
-    ("gift_events", "sender_id"): "UPDATE gift_events SET sender_id = ? WHERE guild_id = ? AND sender_id = ?",
+    ("gift_events", "sender_id"): (
+        "UPDATE gift_events SET sender_id = ? WHERE entry_id IN ("
+        "SELECT t.entry_id FROM accounts a JOIN transfers t ON t.debit_account_id = a.id "
+        "WHERE a.guild_id = ? AND a.owner_id = ? AND a.currency = 'coin')"
+    ),
     ("gift_events", "creator_id"): (
         "UPDATE gift_events SET creator_id = ? WHERE guild_id = ? AND creator_id = ?"
     ),

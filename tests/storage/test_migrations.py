@@ -620,6 +620,7 @@ FROZEN_WRITERS: dict[int, Callable[[sqlite3.Connection], Books]] = {
     5: FrozenV5Books,
     6: FrozenV6Books,
     7: FrozenV7Books,
+    8: FrozenV7Books,  # version 8 dropped an index only: the rows are version 7's
 }
 
 
@@ -744,6 +745,39 @@ def test_0007_ranks_the_creators_with_a_thousand_gifts_and_all_their_supporters(
     assert flagged == [("creators", 0, 77), ("supporters", 77, 5), ("supporters", 77, 6)]
     assert rollups.RANK_FROM == 1_000  # the backfill's literal and the writer's rule agree
     assert ranked_page == [(5,), (6,)]
+
+
+def test_0008_finds_each_members_sent_gifts_without_their_own_index(tmp_path):
+    """A version-7 database keeps every gift's sender after the index is gone: listing each
+    member's gifts through their coin legs finds exactly what the old index found."""
+    conn = build_at(tmp_path / "x.sqlite3", 7)
+    try:
+        a_season_of_activity(FrozenV7Books(conn))
+        pairs = conn.execute("SELECT DISTINCT guild_id, sender_id FROM gift_events ORDER BY 1, 2").fetchall()
+        by_index = {
+            pair: conn.execute(
+                "SELECT entry_id FROM gift_events INDEXED BY gift_events_by_sender "
+                "WHERE guild_id = ? AND sender_id = ? ORDER BY entry_id",
+                pair,
+            ).fetchall()
+            for pair in pairs
+        }
+        apply_migrations(conn)
+        indexes = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        by_legs = {
+            pair: conn.execute(
+                "SELECT entry_id FROM gift_events WHERE entry_id IN (SELECT t.entry_id FROM accounts a "
+                "JOIN transfers t ON t.debit_account_id = a.id "
+                "WHERE a.guild_id = ? AND a.owner_id = ? AND a.currency = 'coin') ORDER BY entry_id",
+                pair,
+            ).fetchall()
+            for pair in pairs
+        }
+    finally:
+        conn.close()
+    assert "gift_events_by_sender" not in indexes
+    assert len(pairs) >= 2 and sum(map(len, by_index.values())) >= 5
+    assert by_legs == by_index
 
 
 def test_the_latest_frozen_writer_matches_the_live_code(tmp_path):
