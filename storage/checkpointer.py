@@ -5,8 +5,14 @@ file and, with synchronous=NORMAL or FULL, waits for the disk twice (fsync). Lef
 connection that commits runs the checkpoint right after its commit, every 1,000 pages: with
 gifts landing all over a big database that is nearly every group commit, and the writer stalls
 on the disk while every caller waits. Here a second connection runs it on a worker thread (the
-other core) after each batch, and the writer's own checkpoint stays only as a backstop, at
-BACKSTOP_PAGES, should this one ever fall behind.
+other core) once EVERY operations have committed, and the writer's own checkpoint stays only as
+a backstop, at BACKSTOP_PAGES, should this one ever fall behind.
+
+Why 1,000 operations (about five busy batches) and not every batch: a page that several batches
+changed is copied and synced once per checkpoint, not once per batch. Checkpointing after every
+100 operations cost the headline load about a tenth of its throughput (docs/benchmarks.md,
+Session 7); the log then peaks at about 16 MB on fresh wallets and 56 MB on a server with a
+million gifts, which the backstop leaves ample room for.
 
 Durability does not change: a commit is as durable as the `synchronous` setting makes it the
 moment it returns, whoever checkpoints later. The task starts on demand and exits when there is
@@ -22,9 +28,9 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-BACKSTOP_PAGES = 10_000  # the writer's own wal_autocheckpoint: about 40 MB of log
-BACKSTOP = "PRAGMA wal_autocheckpoint = 10000"  # (a constant: PRAGMAs take no bound values)
-EVERY = 100  # committed operations between background checkpoints (each writes a few dozen pages)
+BACKSTOP_PAGES = 50_000  # the writer's own wal_autocheckpoint: about 200 MB of log
+BACKSTOP = "PRAGMA wal_autocheckpoint = 50000"  # (a constant: PRAGMAs take no bound values)
+EVERY = 1_000  # committed operations between background checkpoints (see above)
 
 
 class Checkpointer:
@@ -39,7 +45,7 @@ class Checkpointer:
     def kick(self, operations: int = EVERY) -> None:
         """A batch of `operations` has committed: once EVERY of them have, copy the log back
         (once more after the copy under way, if one is). A quiet bot checkpoints rarely; a
-        busy one after nearly every batch."""
+        busy one every few batches."""
         self._since += operations
         if self._since < EVERY:
             return
