@@ -57,12 +57,14 @@ bench: $(STAMP)
 	$(PY) -m bench
 
 # Every benchmark step at toy sizes (under a minute), so the suite never rots; its figures don't count.
-# The A/B tool too (the last commit against the working tree, one round), and the GIL and process-split probes.
+# The A/B tool too (the last commit against the working tree, one round), the GIL and process-split probes,
+# and the count of log pages a gift writes.
 bench-check: $(STAMP)
 	$(PY) -m bench --quick
 	$(PY) -m bench.ab HEAD --runs 1 --gifts 1000 --wallets 1000
 	$(PY) -m bench.gil --rounds 1 --gifts 1000 --wallets 1000
 	$(PY) -m bench.split --rounds 1 --gifts 1000 --wallets 1000
+	$(PY) -m bench.pages --gifts 1000 --wallets 1000
 
 run: $(STAMP)
 	$(BIN)/giftbot run
