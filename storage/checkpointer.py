@@ -11,8 +11,11 @@ a backstop, at BACKSTOP_PAGES, should this one ever fall behind.
 Why 1,000 operations (about five busy batches) and not every batch: a page that several batches
 changed is copied and synced once per checkpoint, not once per batch. Checkpointing after every
 100 operations cost the headline load about a tenth of its throughput (docs/benchmarks.md,
-Session 7); the log then peaks at about 16 MB on fresh wallets and 56 MB on a server with a
-million gifts, which the backstop leaves ample room for.
+Session 7). The log only starts over at a writer's BEGIN once every page in it has been copied,
+which a busy writer, committing while this copies, seldom allows: under a sustained load the
+backstop is what restarts it, so the `-wal` file peaks near BACKSTOP_PAGES (about 200 MB). A
+smaller backstop means a copy inside the writer's commit more often: 10,000 pages cost about a
+tenth of the throughput against 50,000.
 
 Durability does not change: a commit is as durable as the `synchronous` setting makes it the
 moment it returns, whoever checkpoints later. The task starts on demand and exits when there is
