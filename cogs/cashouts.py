@@ -453,9 +453,9 @@ def audit_command() -> app_commands.Command[Any, ..., None]:
                     value=" · ".join(parts),
                     inline=False,
                 )
-            embed.set_footer(
-                text=f"Page {result.page_number} of {result.page_count} · {result.total:,} entries"
-            )
+            more = "+" if result.more else ""  # a big server's entries are counted only so far
+            pages, entries = f"{result.page_count}{more}", f"{result.total:,}{more}"
+            embed.set_footer(text=f"Page {result.page_number} of {pages} · {entries} entries")
             return embed, result.page_count
 
         async def export(click: discord.Interaction) -> None:

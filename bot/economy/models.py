@@ -147,6 +147,9 @@ class Page(Generic[T]):
     total: int = 0
     offset: int = 0
     limit: int = 10
+    more: bool = False
+    """`total` is a lower bound: counting stopped there, a fixed way past this page (a count of
+    everything would grow with the server), and goes further as one pages on."""
 
     @property
     def page_number(self) -> int:
@@ -154,7 +157,8 @@ class Page(Generic[T]):
 
     @property
     def page_count(self) -> int:
-        return max(1, -(-self.total // self.limit)) if self.limit else 1
+        counted = max(1, -(-self.total // self.limit)) if self.limit else 1
+        return max(counted, self.page_number + 1) if self.more else counted  # more: a next page
 
 
 @dataclass(frozen=True, slots=True)

@@ -175,6 +175,23 @@ async def test_mod_audit_pages_through_the_ledger_newest_first(simcord_env):
     assert [f.name.split(" · ")[0] for f in second.embeds[0].fields] == ["#3", "#2", "#1"]
 
 
+async def test_a_big_servers_ledger_says_how_many_entries_it_counted_so_far(simcord_env, monkeypatch):
+    from storage import ledger_reads
+
+    monkeypatch.setattr(ledger_reads, "COUNT_AHEAD", 15)
+    world = await ready(simcord_env)
+    for n in range(1, 26):
+        await world.grant(world.alice, n, reason=f"grant {n}")
+
+    everyone = shown(await world.mod.slash(world.channel, "mod audit"))
+    first_footer = everyone.embeds[0].footer.text
+    second = shown(await world.mod.click(everyone, label="Next ▶"))
+
+    assert first_footer == "Page 1 of 2+ · 15+ entries"
+    assert second.embeds[0].footer.text == "Page 2 of 3 · 25 entries"  # counted to the end now
+    assert [f.name.split(" · ")[0] for f in second.embeds[0].fields][:2] == ["#15", "#14"]
+
+
 async def test_a_members_history_export_adds_up_to_their_wallet(simcord_env):
     world = await ready(simcord_env)
     await busy_day(world)

@@ -291,6 +291,25 @@ async def test_ledger_pages_are_newest_first_and_filter_by_member(store):
     assert bobs.items[0].delta(BOB).coins == -10 and bobs.items[0].delta(CAROL).diamonds == 5
 
 
+async def test_a_servers_entries_are_counted_only_so_far_past_the_page(store, monkeypatch):
+    """A count of every entry grows with the server; the page only needs to know there are more."""
+    from storage import ledger_reads
+
+    monkeypatch.setattr(ledger_reads, "COUNT_AHEAD", 4)
+    await busy_ledger(store)  # 7 entries
+
+    first = await store.ledger_page(guild_id=GUILD, limit=2)
+    later = await store.ledger_page(guild_id=GUILD, offset=2, limit=2)
+    last = await store.ledger_page(guild_id=GUILD, offset=6, limit=2)
+    bobs = await store.ledger_page(guild_id=GUILD, member_id=BOB, limit=1)
+
+    assert (first.total, first.more, first.page_count) == (4, True, 2)
+    assert (later.total, later.more, later.page_count) == (6, True, 3)  # the count moves on
+    assert (last.total, last.more, last.page_count) == (7, False, 4)  # and ends exact
+    assert [len(page.items) for page in (first, later, last)] == [2, 2, 1]
+    assert (bobs.total, bobs.more) == (2, False)  # a member's entries are counted exactly
+
+
 async def test_a_member_export_sums_to_their_balances(store):
     await busy_ledger(store)
 
