@@ -7,7 +7,7 @@
 -- one more page at a random place in the file for every gift, about a tenth of the pages a
 -- gift writes (docs/benchmarks.md), for reads that are rare (forget, a counter rebuild, the
 -- weekly digest). Those reads now go from the member's coin accounts to their debit legs and
--- on to gift_events by its primary key (storage/sender_gifts.py).
+-- on to gift_events by its primary key (storage/budget_ops.py, storage/forget.py).
 --
 -- The creator's index stays: a one-coin gift earns no diamonds, so it has no leg that names
 -- the creator's accounts, and the ledger alone cannot list what a creator received.
