@@ -10,7 +10,7 @@ from bot.economy.clock import to_millis
 from storage import budget_ops
 from storage.migrate import apply_migrations
 
-from .books import ALICE, BOB, CAROL, DAVE, NOW, grant, send, with_creators
+from .books import ALICE, BOB, CAROL, DAVE, GUILD, NOW, grant, send, with_creators
 
 DAY = timedelta(days=1)
 
@@ -26,9 +26,9 @@ async def test_each_day_is_the_members_own_spending_closed_days_and_today(store)
     await send(store, ALICE, CAROL, "Doughnut", key="a3", when=NOW - DAY)
     await send(store, ALICE, CAROL, "Rose", 4, key="a4", when=NOW)  # today: still board_current
 
-    days = await store.daily_spending(guild_id=1_000, user_id=ALICE, start=NOW - 7 * DAY, end=NOW + DAY)
+    days = await store.daily_spending(guild_id=GUILD, user_id=ALICE, start=NOW - 7 * DAY, end=NOW + DAY)
     midnight = NOW.replace(hour=0)
-    window = await store.daily_spending(guild_id=1_000, user_id=ALICE, start=midnight - 2 * DAY, end=midnight)
+    window = await store.daily_spending(guild_id=GUILD, user_id=ALICE, start=midnight - 2 * DAY, end=midnight)
 
     assert days == [
         (to_millis(midnight - 3 * DAY), 7),
