@@ -128,12 +128,22 @@ class CashoutStore:
         max_rows: int = exports.MAX_ROWS,
         max_bytes: int = exports.MAX_BYTES,
     ) -> exports.Export:
-        """The guild's transfers (or those of entries touching one member) as CSV."""
-        return await self.db.read(
-            lambda conn: exports.write_csv(
-                exports.GUILD_HEADER,
-                ledger_reads.guild_rows(conn, guild_id, member_id, max_rows + 1),
-                max_rows=max_rows,
-                max_bytes=max_bytes,
+        """The guild's transfers (or those of entries touching one member) as CSV. The whole
+        guild's are read a chunk of entries at a time, writes going on between the chunks."""
+        if member_id is not None:
+            return await self.db.read(
+                lambda conn: exports.write_csv(
+                    exports.GUILD_HEADER,
+                    ledger_reads.member_transfer_rows(conn, guild_id, member_id, max_rows + 1),
+                    max_rows=max_rows,
+                    max_bytes=max_bytes,
+                )
             )
-        )
+        builder = exports.CsvBuilder(exports.GUILD_HEADER, max_rows=max_rows, max_bytes=max_bytes)
+        below: int | None = None
+        while True:
+            below = await self.db.read(
+                partial(ledger_reads.export_chunk, guild_id=guild_id, below=below, builder=builder)
+            )
+            if below is None:
+                return builder.export()

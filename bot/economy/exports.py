@@ -1,7 +1,9 @@
 """CSV exports of the ledger: a member's own entries (/history) and a guild's transfers (/mod audit).
 
 Rows stream from a database cursor into the CSV, up to a row cap and a byte cap (what Discord
-accepts as one attachment), so an export never holds the whole ledger in memory twice. Reasons
+accepts as one attachment), so an export never holds the whole ledger in memory twice. A whole
+server's ledger is added a chunk at a time (CsvBuilder), one database hop each, so writes go on
+between the chunks. Reasons
 and references are user text: a cell a spreadsheet would read as a formula is prefixed with `'`.
 """
 
@@ -66,6 +68,48 @@ def iso_utc(millis: int) -> str:
     return from_millis(millis).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+class CsvBuilder:
+    """A CSV built a run of rows at a time, so a long export can be read in several short hops:
+    cut, like `write_csv`, at `max_rows` rows or `max_bytes` bytes."""
+
+    def __init__(
+        self, header: Sequence[str], *, max_rows: int = MAX_ROWS, max_bytes: int = MAX_BYTES
+    ) -> None:
+        self._line = io.StringIO()
+        self._writer = csv.writer(self._line, lineterminator="\r\n")
+        self._writer.writerow(header)
+        self._out = bytearray(self._line.getvalue().encode())
+        self._max_rows, self._max_bytes = max_rows, max_bytes
+        self.rows = 0
+        self.cut = False
+
+    def add(self, rows: Iterable[Sequence[object]]) -> bool:
+        """Append rows (newest first, as given); False once a row did not fit, so the export is
+        cut and wants no more."""
+        line, writer = self._line, self._writer
+        for row in rows:
+            if self.rows >= self._max_rows:
+                self.cut = True
+                return False
+            cells = [
+                iso_utc(v) if i == TIME_COLUMN and isinstance(v, int) else safe_cell(v)
+                for i, v in enumerate(row)
+            ]
+            line.seek(0)
+            line.truncate()
+            writer.writerow(["" if cell is None else cell for cell in cells])
+            encoded = line.getvalue().encode()
+            if len(self._out) + len(encoded) > self._max_bytes:
+                self.cut = True
+                return False
+            self._out += encoded
+            self.rows += 1
+        return True
+
+    def export(self) -> Export:
+        return Export(bytes(self._out), self.rows, self.cut)
+
+
 def write_csv(
     header: Sequence[str],
     rows: Iterable[Sequence[object]],
@@ -74,25 +118,6 @@ def write_csv(
     max_bytes: int = MAX_BYTES,
 ) -> Export:
     """The CSV of `rows` (newest first, as given), cut at `max_rows` rows or `max_bytes` bytes."""
-    line = io.StringIO()
-    writer = csv.writer(line, lineterminator="\r\n")
-    writer.writerow(header)
-    out = bytearray(line.getvalue().encode())
-    count, cut = 0, False
-    for row in rows:
-        if count >= max_rows:
-            cut = True
-            break
-        cells = [
-            iso_utc(v) if i == TIME_COLUMN and isinstance(v, int) else safe_cell(v) for i, v in enumerate(row)
-        ]
-        line.seek(0)
-        line.truncate()
-        writer.writerow(["" if cell is None else cell for cell in cells])
-        encoded = line.getvalue().encode()
-        if len(out) + len(encoded) > max_bytes:
-            cut = True
-            break
-        out += encoded
-        count += 1
-    return Export(bytes(out), count, cut)
+    builder = CsvBuilder(header, max_rows=max_rows, max_bytes=max_bytes)
+    builder.add(rows)
+    return builder.export()

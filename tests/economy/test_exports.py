@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 
-from bot.economy.exports import MEMBER_HEADER, safe_cell, write_csv
+import pytest
+
+from bot.economy.exports import MEMBER_HEADER, CsvBuilder, safe_cell, write_csv
 
 ROW = (7, 1_767_225_600_000, "grant", 42, "welcome", 100, 0, 0)
 
@@ -53,3 +55,14 @@ def test_a_byte_cap_never_splits_a_row():
 def test_empty_cells_stay_empty():
     export = write_csv(MEMBER_HEADER, [(1, 0, "cashout_request", 3, None, 0, -10, 10)])
     assert parsed(export.data)[1][4] == ""
+
+
+@pytest.mark.parametrize("caps", [{}, {"max_rows": 4}, {"max_rows": 6}, {"max_bytes": 300}])
+def test_a_csv_built_in_runs_is_the_csv_written_at_once(caps):
+    """An export read in chunks (a whole server's ledger) cuts exactly where one read would."""
+    rows = [(i, 1_767_225_600_000 + i, "grant", 42, f"r{i}", i, 0, 0) for i in range(1, 10)]
+    builder = CsvBuilder(MEMBER_HEADER, **caps)
+    wanted = [builder.add(rows[start : start + 2]) for start in range(0, len(rows), 2)]
+
+    assert builder.export() == write_csv(MEMBER_HEADER, rows, **caps)
+    assert (False in wanted) == builder.export().cut  # a cut export asks for no more

@@ -354,6 +354,40 @@ async def test_a_filtered_guild_export_holds_every_leg_of_the_members_entries(st
     }
 
 
+@pytest.mark.parametrize("caps", [{}, {"max_rows": 5}, {"max_rows": 9}, {"max_bytes": 700}])
+async def test_a_guild_export_read_in_chunks_is_the_export_read_at_once(store, monkeypatch, caps):
+    """A whole server's ledger is read a few entries a hop (writes go on between hops), and
+    comes out byte for byte as one read would give it, cuts included."""
+    from storage import ledger_reads
+
+    await busy_ledger(store)
+    at_once = await store.export_guild_ledger(guild_id=GUILD, **caps)
+    monkeypatch.setattr(ledger_reads, "EXPORT_CHUNK", 2)
+
+    in_chunks = await store.export_guild_ledger(guild_id=GUILD, **caps)
+
+    assert in_chunks == at_once
+    assert len(read_csv(at_once.data)) == at_once.rows and at_once.rows >= 5
+
+
+async def test_a_gift_committed_during_a_chunked_export_is_left_out_of_it(store, monkeypatch):
+    """The export is the ledger as its first hop saw it: newer entries are never half in it."""
+    from bot.economy.exports import GUILD_HEADER, CsvBuilder
+    from storage import ledger_reads
+
+    await busy_ledger(store)
+    before = await store.export_guild_ledger(guild_id=GUILD)
+    monkeypatch.setattr(ledger_reads, "EXPORT_CHUNK", 2)
+    builder = CsvBuilder(GUILD_HEADER)
+    below = await store.db.read(lambda conn: ledger_reads.export_chunk(conn, GUILD, None, builder))
+    late = await send(store, BOB, CAROL, "Rose", 3, key="during-the-export", when=LATER)
+    while below is not None:
+        below = await store.db.read(lambda conn, b=below: ledger_reads.export_chunk(conn, GUILD, b, builder))
+
+    assert builder.export() == before
+    assert str(late.entry_id) not in {row["entry_id"] for row in read_csv(builder.export().data)}
+
+
 async def test_an_export_stops_at_its_caps_and_says_so(store):
     await busy_ledger(store)
     by_rows = await store.export_guild_ledger(guild_id=GUILD, max_rows=3)
