@@ -55,11 +55,11 @@ _MEMBER_ROWS = (
     "SUM(CASE WHEN l.code = 'diamonds_pending' THEN l.delta ELSE 0 END) "
     "FROM legs l JOIN entries e ON e.id = l.entry_id GROUP BY e.id ORDER BY e.id DESC LIMIT ?"
 )
-# One row per transfer.
-# A whole guild's export is read EXPORT_CHUNK entries a hop (export_chunk), newest first, so the
-# writer's batches go on between hops: in one hop it held every write back for 0.7-0.8 s on the
-# million-gift server. Entries are append-only, so each chunk below the first hop's newest entry
-# is as that hop saw it, and what commits meanwhile is newer and left out.
+# One row per transfer: a whole guild's ledger, read EXPORT_CHUNK entries a hop (export_chunk),
+# newest first, so the writer's batches go on between hops (in one hop it held every write back
+# for 0.7-0.8 s on the million-gift server); or the entries touching one member, in one hop.
+# The ledger is append-only: no entry below the first hop's newest appears or moves later, and
+# what commits meanwhile is newer and left out.
 EXPORT_CHUNK = 1_000
 _EXPORT_TOP = "SELECT COALESCE(MAX(id), 0) + 1 FROM entries WHERE guild_id = ?"
 _CHUNK_FLOOR = "SELECT id FROM entries WHERE guild_id = ? AND id < ? ORDER BY id DESC LIMIT 1 OFFSET ?"

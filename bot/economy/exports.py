@@ -3,8 +3,8 @@
 Rows stream from a database cursor into the CSV, up to a row cap and a byte cap (what Discord
 accepts as one attachment), so an export never holds the whole ledger in memory twice. A whole
 server's ledger is added a chunk at a time (CsvBuilder), one database hop each, so writes go on
-between the chunks. Reasons
-and references are user text: a cell a spreadsheet would read as a formula is prefixed with `'`.
+between the chunks. Reasons and references are user text: a cell a spreadsheet would read as a
+formula is prefixed with `'`.
 """
 
 from __future__ import annotations
