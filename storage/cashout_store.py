@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING
@@ -111,13 +113,11 @@ class CashoutStore:
         max_bytes: int = exports.MAX_BYTES,
     ) -> exports.Export:
         """The member's own entries as CSV, streamed from the cursor on the database thread."""
-        return await self.db.read(
-            lambda conn: exports.write_csv(
-                exports.MEMBER_HEADER,
-                ledger_reads.member_rows(conn, guild_id, user_id, max_rows + 1),
-                max_rows=max_rows,
-                max_bytes=max_bytes,
-            )
+        return await self._export_in_one_hop(
+            exports.MEMBER_HEADER,
+            lambda conn, limit: ledger_reads.member_rows(conn, guild_id, user_id, limit),
+            max_rows=max_rows,
+            max_bytes=max_bytes,
         )
 
     async def export_guild_ledger(
@@ -131,13 +131,11 @@ class CashoutStore:
         """The guild's transfers (or those of entries touching one member) as CSV. The whole
         guild's are read a chunk of entries at a time, writes going on between the chunks."""
         if member_id is not None:
-            return await self.db.read(
-                lambda conn: exports.write_csv(
-                    exports.GUILD_HEADER,
-                    ledger_reads.member_transfer_rows(conn, guild_id, member_id, max_rows + 1),
-                    max_rows=max_rows,
-                    max_bytes=max_bytes,
-                )
+            return await self._export_in_one_hop(
+                exports.GUILD_HEADER,
+                lambda conn, limit: ledger_reads.member_transfer_rows(conn, guild_id, member_id, limit),
+                max_rows=max_rows,
+                max_bytes=max_bytes,
             )
         builder = exports.CsvBuilder(exports.GUILD_HEADER, max_rows=max_rows, max_bytes=max_bytes)
         below: int | None = None
@@ -147,3 +145,19 @@ class CashoutStore:
             )
             if below is None:
                 return builder.export()
+
+    async def _export_in_one_hop(
+        self,
+        header: Sequence[str],
+        rows: Callable[[sqlite3.Connection, int], Iterable[Sequence[object]]],
+        *,
+        max_rows: int,
+        max_bytes: int,
+    ) -> exports.Export:
+        """A member-sized export, read and written in one database hop: `rows(conn, limit)`
+        gives one row more than the cap, so the CSV can tell that it was cut."""
+        return await self.db.read(
+            lambda conn: exports.write_csv(
+                header, rows(conn, max_rows + 1), max_rows=max_rows, max_bytes=max_bytes
+            )
+        )
