@@ -64,7 +64,11 @@ class GiftBot(commands.Bot):
         )
         self.settings = settings
         self.now = now
-        self.storage = Storage(settings.database_path, synchronous=settings.durability)
+        self.storage = Storage(
+            settings.database_path,
+            synchronous=settings.durability,
+            writer_process=settings.writer_process,
+        )
         self.economy = EconomyService(self.storage, now=now, default_share=settings.default_creator_share)
         self.budgets = BudgetService(self.storage, self.economy, now=now)
         self.coin_store = StoreService(self.storage, self.economy, now=now)

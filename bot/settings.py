@@ -47,6 +47,11 @@ class Settings(BaseSettings):
         default="NORMAL",
         description="SQLite synchronous mode: NORMAL survives a process crash, FULL survives power loss.",
     )
+    writer_process: bool = Field(
+        default=True,
+        description="Under load, write batches of gifts in a second process while the next batch is "
+        "worked out (both cores at once); off keeps every write in the bot's process.",
+    )
     sync_commands: bool = Field(default=True, description="Sync slash commands with Discord at start-up.")
 
     @field_validator("dev_guild_id", mode="before")

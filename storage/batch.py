@@ -22,7 +22,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Hashable
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, NamedTuple, TypeVar
 
 from . import budget_ops, rollups
 
@@ -100,9 +101,59 @@ def prefetcher(operation: Callable[..., Any]) -> Prefetch | None:
     return found
 
 
+class Held(NamedTuple):
+    """Everything a batch holds back, as plain rows: what `write_held` writes, in this process or
+    in the writer process (storage/writer_process.py), which receives it pickled."""
+
+    entries: list[tuple[Any, ...]]
+    transfers: list[tuple[Any, ...]]
+    gift_events: list[tuple[Any, ...]]
+    moves: list[tuple[int, int]]  # (amount, account)
+    holds: list[tuple[int, int, int, int]]
+    name_rows: list[tuple[int, int, str, int]]
+    totals: rollups.Totals
+    spending: budget_ops.Spending
+
+    @property
+    def empty(self) -> bool:
+        return not (self.entries or self.moves or self.holds or self.name_rows or self.totals.rows)
+
+
+def write_held(conn: sqlite3.Connection, held: Held) -> None:
+    """Write out what a batch held back, entries first (transfers and gift events refer to them)."""
+    if held.entries:
+        conn.executemany(_ENTRY, held.entries)
+    if held.transfers:
+        conn.executemany(_TRANSFER, held.transfers)
+    if held.gift_events:
+        conn.executemany(_GIFT_EVENT, held.gift_events)
+    if held.moves:
+        conn.executemany(_MOVE, held.moves)
+    if held.holds:
+        conn.executemany(_HOLD, held.holds)
+    if held.name_rows:
+        conn.executemany(_NAME, held.name_rows)
+    held.totals.write(conn)
+    held.spending.write(conn)
+
+
+@dataclass(frozen=True, slots=True)
+class Carry:
+    """What a batch planned ahead of its commit hands to the next one (storage/plan_ahead.py):
+    the state its gifts left, which the next batch's snapshot does not show yet."""
+
+    keys: frozenset[str]  # idempotency keys it writes
+    wallets: dict[tuple[int, int], Wallet]  # its senders' wallets after its gifts
+    next_entry: int  # the id after its last entry
+    totals: rollups.Totals  # its gifters scores (a budget's spending) …
+    spending: budget_ops.Spending  # … and spend counters, not yet written
+
+
 class Batch:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, carry: Carry | None = None) -> None:
         self.conn = conn
+        # Planned ahead (storage/plan_ahead.py): the batch before this one, still being written.
+        self.carry = carry
         # Lookups read once per batch: key -> value. The prefetch fills it; a gift reads it
         # directly and falls back on `lookup` for anything the prefetch did not cover.
         self.known: dict[Hashable, Any] = {}
@@ -112,6 +163,9 @@ class Batch:
         self._next_entry: int | None = None  # the next entry id, once read
         self._op_next_entry: int | None = None
         self.gifts = 0
+        if carry is not None:  # the batch before's wallets and entry ids, ahead of the snapshot
+            self.wallets.update(carry.wallets)
+            self._next_entry = carry.next_entry
         self.entries: list[tuple[Any, ...]] = []
         self.keys: dict[str, int] = {}  # idempotency key -> id of the entries held back
         self.balances: dict[int, int] = {}
@@ -257,8 +311,18 @@ class Batch:
         self.forget()  # wallets counted what was dropped
 
     def pending_spend(self, key: budget_ops.CounterKey) -> int:
-        """Coins that gifts earlier in this batch added to a spend counter, not yet written."""
-        return self.spending.pending(key)
+        """Coins that gifts earlier in this batch (or the batch before, if it is still being
+        written) added to a spend counter, not yet written."""
+        held = self.spending.pending(key)
+        return held if self.carry is None else held + self.carry.spending.pending(key)
+
+    def pending_score(self, guild_id: int, user_id: int, period: Any, start: int) -> int:
+        """Coins held back for a gifter's bucket here (and in the batch before, if it is still
+        being written): a budget in the guild's timezone adds them to the stored score."""
+        held = self.totals.pending(guild_id, user_id, period, start)
+        if self.carry is not None:
+            held += self.carry.totals.pending(guild_id, user_id, period, start)
+        return held
 
     def pending_gift_event(self, entry_id: int) -> tuple[Any, ...] | None:
         return self.gift_events.get(entry_id)
@@ -266,31 +330,43 @@ class Batch:
     def write(self) -> None:
         """Write out everything held back (outside any savepoint) and start empty again. What
         the lookups read (counters, which keys exist) has changed: they are forgotten."""
-        conn = self.conn
-        if self.entries:  # first: transfers and gift events refer to them
-            conn.executemany(_ENTRY, self.entries)
-            self.entries, self.keys = [], {}
-        if self.transfers:
-            conn.executemany(_TRANSFER, self.transfers)
-            self.transfers = []
-        if self.gift_events:
-            conn.executemany(_GIFT_EVENT, list(self.gift_events.values()))
-            self.gift_events = {}
-        if self.balances:
-            conn.executemany(
-                _MOVE, [(amount, account) for account, amount in self.balances.items() if amount]
-            )
-            self.balances = {}
-        if self.holds:
-            conn.executemany(_HOLD, [(*key, amount) for key, amount in self.holds.items()])
-            self.holds = {}
-        if self.name_rows:
-            conn.executemany(_NAME, self.name_rows)
-            self.names, self.name_rows = {}, []
-        self.totals.write(conn)
-        self.spending.write(conn)
-        self.gifts = 0
+        write_held(self.conn, self.take_held())
         self.forget()
+
+    def take_held(self) -> Held:
+        """Everything held back, as rows; the batch starts empty again (its lookups stay)."""
+        held = Held(
+            self.entries,
+            self.transfers,
+            list(self.gift_events.values()),
+            [(amount, account) for account, amount in self.balances.items() if amount],
+            [(*key, amount) for key, amount in self.holds.items()],
+            self.name_rows,
+            self.totals,
+            self.spending,
+        )
+        self.entries, self.keys, self.transfers, self.gift_events = [], {}, [], {}
+        self.balances, self.holds = {}, {}
+        if self.name_rows:  # the names it saw stay: the next gifts compare with them
+            self.names, self.name_rows = {}, []
+        self.totals, self.spending = rollups.Totals(), budget_ops.Spending()
+        self.gifts = 0
+        return held
+
+
+def prefetch_run(conn: sqlite3.Connection, batch: Batch, operations: list[Any], start: int) -> int:
+    """Hand the run of joining operations from `start` to their prefetch; returns where it ends."""
+    end = start
+    calls: dict[Prefetch, list[dict[str, Any]]] = {}
+    while end < len(operations) and joins(operations[end]):
+        operation = operations[end]
+        prefetch, keywords = prefetcher(operation), getattr(operation, "keywords", None)
+        if prefetch is not None and isinstance(keywords, dict):
+            calls.setdefault(prefetch, []).append(keywords)
+        end += 1
+    for prefetch, run in calls.items():
+        prefetch(conn, batch, run)
+    return end
 
 
 class Batching:

@@ -10,6 +10,7 @@ upgrade touches this file only.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ import aiosqlite
 from .checkpointer import BACKSTOP, Checkpointer
 from .group_commit import GroupCommitWriter
 from .migrate import apply_migrations
+from .writer_process import WriterProcess
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -40,14 +42,25 @@ def configure(conn: sqlite3.Connection, *, synchronous: Synchronous = "NORMAL") 
 class Database:
     """One connection, one thread: reads in one hop each, writes through group commit."""
 
-    def __init__(self, path: str | Path, *, synchronous: Synchronous = "NORMAL") -> None:
+    def __init__(
+        self, path: str | Path, *, synchronous: Synchronous = "NORMAL", writer_process: bool = True
+    ) -> None:
         self.path = Path(path)
         self.synchronous = synchronous
         self._conn: aiosqlite.Connection | None = None
+        on_disk = str(path) != ":memory:"
         # WAL checkpoints run beside the writer, not inside its commits (storage/checkpointer.py).
-        self.checkpointer = None if str(path) == ":memory:" else Checkpointer(self.path)
+        self.checkpointer = Checkpointer(self.path) if on_disk else None
         after_commit = self.checkpointer.kick if self.checkpointer else None
-        self.writer = GroupCommitWriter(self._run_in_thread, after_commit=after_commit)
+        # Under load, batches of gifts are written by a second process (storage/writer_process.py).
+        self.writer_process = (
+            WriterProcess(self.path, synchronous)
+            if on_disk and writer_process and os.name == "posix"
+            else None
+        )
+        self.writer = GroupCommitWriter(
+            self._run_in_thread, after_commit=after_commit, writer_process=self.writer_process
+        )
 
     async def open(self) -> list[str]:
         """Connect, configure and migrate. Returns the migrations applied."""
@@ -75,6 +88,8 @@ class Database:
         if self._conn is None:
             return
         await self.writer.wait_idle()
+        if self.writer_process is not None:
+            await self.writer_process.close()
         if self.checkpointer is not None:
             await self.checkpointer.close()
         conn, self._conn = self._conn, None

@@ -19,16 +19,27 @@ forever (which would stall SimCord's settle()).
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from .batch import Batch, Batching, Prefetch, joins, prefetcher
+from .batch import Batch, Batching, Carry, joins, prefetch_run
+from .plan_ahead import Plan, plan_batch, plans_ahead
+
+if TYPE_CHECKING:
+    from .writer_process import Reply, WriterProcess
+
+log = logging.getLogger(__name__)
+# Queued gifts from which a batch is worked out ahead and written by the writer process; below
+# it the round trip gains nothing. Once batches are in flight, any run of gifts is.
+PLAN_FROM = 32
 
 T = TypeVar("T")
 Operation = Callable[[sqlite3.Connection], Any]
 Runner = Callable[[Callable[[sqlite3.Connection], Any]], Awaitable[Any]]
+Queued = list[tuple[Operation, asyncio.Future[Any]]]  # operations and their callers' futures
 
 
 def apply_batch(conn: sqlite3.Connection, operations: list[Operation]) -> list[tuple[bool, Any]]:
@@ -57,7 +68,7 @@ def _run_batch(
             for index, operation in enumerate(operations):
                 if merged and joins(operation):
                     if index >= prefetched:
-                        prefetched = _prefetch(conn, batch, operations, index)
+                        prefetched = prefetch_run(conn, batch, operations, index)
                     outcomes.append(_run_joined(conn, batch, operation))
                     continue
                 # It may read or change what the batch holds: write it out first.
@@ -72,21 +83,6 @@ def _run_batch(
             conn.execute("ROLLBACK")
         raise
     return outcomes
-
-
-def _prefetch(conn: sqlite3.Connection, batch: Batch, operations: list[Operation], start: int) -> int:
-    """Hand the run of joining operations from `start` to their prefetch; returns where it ends."""
-    end = start
-    calls: dict[Prefetch, list[dict[str, Any]]] = {}
-    while end < len(operations) and joins(operations[end]):
-        operation = operations[end]
-        prefetch, keywords = prefetcher(operation), getattr(operation, "keywords", None)
-        if prefetch is not None and isinstance(keywords, dict):
-            calls.setdefault(prefetch, []).append(keywords)
-        end += 1
-    for prefetch, run in calls.items():
-        prefetch(conn, batch, run)
-    return end
 
 
 def _run_joined(conn: sqlite3.Connection, batch: Batch, operation: Operation) -> tuple[bool, Any]:
@@ -148,6 +144,14 @@ def _write_out(batch: Batch) -> None:
         raise _Rerun() from exc
 
 
+class _Flight(NamedTuple):
+    """A planned batch the writer process is writing."""
+
+    batch: Queued
+    plan: Plan
+    reply: asyncio.Future[Reply]
+
+
 class GroupCommitWriter:
     def __init__(
         self,
@@ -155,14 +159,20 @@ class GroupCommitWriter:
         *,
         max_batch: int = 256,
         after_commit: Callable[[int], None] | None = None,
+        writer_process: WriterProcess | None = None,
+        plan_from: int = PLAN_FROM,
     ) -> None:
         self._run = run_in_db_thread
         self._max_batch = max_batch
         self._after_commit = after_commit
+        self._process = writer_process
+        self.plan_from = plan_from  # (tests set it to 1)
         self._queue: list[tuple[Operation, asyncio.Future[Any]]] = []
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
         self.operations = 0
+        self.planned = 0  # batches written by the writer process
+        self.replanned = 0  # planned batches that ran in-process after all
 
     async def submit(self, operation: Callable[[sqlite3.Connection], T]) -> T:
         """Queue one operation and wait for its committed result (or its exception)."""
@@ -173,31 +183,122 @@ class GroupCommitWriter:
         return await future
 
     async def _drain(self) -> None:
+        flight: _Flight | None = None
+        carry: Carry | None = None
         try:
-            while self._queue:
-                batch = self._queue[: self._max_batch]
-                del self._queue[: self._max_batch]
-                operations = [operation for operation, _ in batch]
-                try:
-                    outcomes = await self._run(partial(apply_batch, operations=operations))
-                except Exception as exc:  # the batch itself failed: nothing of it committed
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                    continue
-                self.batches += 1
-                self.operations += len(batch)
-                if self._after_commit is not None:
-                    self._after_commit(len(batch))
-                for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
-                    if future.done():  # the caller gave up waiting; the work is committed anyway
+            while self._queue or flight is not None:
+                if not self._queue:  # let the callers just answered queue their next writes
+                    await asyncio.sleep(0)
+                    if not self._queue:
+                        assert flight is not None
+                        await self._land_and_answer(flight)
+                        flight, carry = None, None
                         continue
-                    if ok:
-                        future.set_result(value)
-                    else:
-                        future.set_exception(value)
+                planned = self._plannable(ahead=flight is not None)
+                if not planned:
+                    if flight is not None:
+                        await self._land_and_answer(flight)
+                        flight = None
+                    carry = None
+                    await self._run_here(self._take(self._max_batch))
+                    continue
+                if flight is None:  # leave half to be worked out while this half is written
+                    planned, carry = min(planned, max(1, (len(self._queue) + 1) // 2)), None
+                batch = self._take(planned)
+                plan = await self._plan(batch, carry)
+                # The batch in flight, once committed as planned (then still to be answered).
+                landed = flight if flight is not None and await self._land(flight) else None
+                if plan is None or (plan.carried and landed is None):
+                    if landed is not None:
+                        self._answer(landed.batch, landed.plan.outcomes)
+                    flight, carry = None, None  # (a plan carried from a batch that did not commit as planned)
+                    await self._run_here(batch)
+                    continue
+                assert self._process is not None
+                # Send the next batch before answering the last: the writer process starts at once.
+                reply = asyncio.ensure_future(self._process.write(plan.payload))
+                if landed is not None:
+                    self._answer(landed.batch, landed.plan.outcomes)
+                flight, carry = _Flight(batch, plan, reply), plan.carry
         finally:
             self._task = None
+
+    def _plannable(self, *, ahead: bool) -> int:
+        """How many operations at the head of the queue to work out ahead (0: run them here)."""
+        process = self._process
+        if process is None or not plans_ahead(self._queue[0][0]):
+            return 0
+        if not ahead and len(self._queue) < self.plan_from:
+            return 0  # a light load gains nothing from the round trip
+        if not process.ready:
+            process.start()  # on demand; it is ready a moment later
+            return 0
+        count = 0
+        for operation, _ in self._queue[: self._max_batch]:
+            if not plans_ahead(operation):
+                break
+            count += 1
+        return count
+
+    def _take(self, count: int) -> Queued:
+        batch = self._queue[:count]
+        del self._queue[:count]
+        return batch
+
+    async def _plan(
+        self, batch: list[tuple[Operation, asyncio.Future[Any]]], carry: Carry | None
+    ) -> Plan | None:
+        try:
+            return await self._run(partial(plan_batch, operations=[op for op, _ in batch], carry=carry))
+        except Exception:
+            log.exception("working out a batch ahead failed; it runs in-process")
+            return None
+
+    async def _land(self, flight: _Flight) -> bool:
+        """Wait for the writer process to commit a planned batch; True if it did. The caller
+        answers its callers (`_answer`). A batch it did not commit has run again here, and its
+        callers are answered already."""
+        status, detail = await flight.reply
+        if status != "ok":
+            if status == "failed":
+                log.warning("the writer process refused a planned batch (%s); it runs in-process", detail)
+            self.replanned += 1
+            await self._run_here(flight.batch)
+            return False
+        self.planned += 1
+        return True
+
+    async def _land_and_answer(self, flight: _Flight) -> None:
+        if await self._land(flight):
+            self._answer(flight.batch, flight.plan.outcomes)
+
+    async def _run_here(self, batch: Queued) -> None:
+        """Run a batch in this process's database thread: one transaction, as always."""
+        operations = [operation for operation, _ in batch]
+        try:
+            outcomes = await self._run(partial(apply_batch, operations=operations))
+        except Exception as exc:  # the batch itself failed: nothing of it committed
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        self._answer(batch, outcomes)
+
+    def _answer(
+        self, batch: list[tuple[Operation, asyncio.Future[Any]]], outcomes: list[tuple[bool, Any]]
+    ) -> None:
+        """A committed batch: count it, and give each caller its own result."""
+        self.batches += 1
+        self.operations += len(batch)
+        if self._after_commit is not None:
+            self._after_commit(len(batch))
+        for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+            if future.done():  # the caller gave up waiting; the work is committed anyway
+                continue
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
 
     async def wait_idle(self) -> None:
         """Wait until every queued operation has been committed or refused."""

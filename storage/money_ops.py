@@ -365,7 +365,7 @@ def _check_budget(
     if own is None:  # their spending is their gifters score, in the guild's timezone
         scored = ("spent-score", guild_id, sender_id, budget.period, bucket)
         spent_before = batch.lookup(scored, _scored_spend, conn, guild_id, sender_id, budget.period, bucket)
-        spent_before += batch.totals.pending(guild_id, sender_id, budget.period, bucket)
+        spent_before += batch.pending_score(guild_id, sender_id, budget.period, bucket)
     else:
         counter = (guild_id, sender_id, budget.period.value, bucket)
         spent_before = batch.lookup(

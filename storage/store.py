@@ -42,8 +42,10 @@ def _ms(moment: datetime | None) -> int | None:
 
 
 class Storage(BudgetStore, CashoutStore, PurchaseStore):
-    def __init__(self, path: str | Path, *, synchronous: Synchronous = "NORMAL") -> None:
-        self.db = Database(path, synchronous=synchronous)
+    def __init__(
+        self, path: str | Path, *, synchronous: Synchronous = "NORMAL", writer_process: bool = True
+    ) -> None:
+        self.db = Database(path, synchronous=synchronous, writer_process=writer_process)
         self._known_guilds: set[int] = set()
 
     @property
