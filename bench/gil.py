@@ -59,7 +59,8 @@ async def measure(shape: dataset.Shape, gifts: int, chunk_us: int, scratch: Path
     try:
         stop = asyncio.Event()
         burner = asyncio.create_task(_burner(chunk_us, stop)) if chunk_us else None
-        result = await throughput.measure_load(db, throughput.plan_gifts(shape, gifts, seed=1, tag="gil"))
+        orders = throughput.plan_gifts(shape, gifts, seed=1, tag="gil")
+        result = await throughput.measure_load(db, orders, writer_process=False)  # one process's GIL
         stop.set()
         spun = await burner if burner else 0.0
     finally:

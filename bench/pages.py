@@ -46,7 +46,7 @@ async def _load_without_checkpoints(db: Path, orders: list[throughput.Order]) ->
     checkpointer.Checkpointer.kick = lambda self, operations=0: None  # type: ignore[method-assign]
     database.BACKSTOP = "PRAGMA wal_autocheckpoint = 0"
     try:
-        return await throughput.measure_load(db, orders)
+        return await throughput.measure_load(db, orders, writer_process=False)  # one connection's log
     finally:
         checkpointer.Checkpointer.kick = kick  # type: ignore[method-assign]
         database.BACKSTOP = backstop

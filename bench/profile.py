@@ -28,10 +28,11 @@ from . import dataset, throughput
 from .config import DATA_DIR
 
 
-async def _load(gifts: int, wallets: int) -> None:
+async def _load(gifts: int, wallets: int, *, writer_process: bool = True) -> None:
     shape = dataset.Shape(wallets, 0)
     db = dataset.copy_of(shape, DATA_DIR / "profile.sqlite3")
-    result = await throughput.measure_load(db, throughput.plan_gifts(shape, gifts, seed=1, tag="profile"))
+    orders = throughput.plan_gifts(shape, gifts, seed=1, tag="profile")
+    result = await throughput.measure_load(db, orders, writer_process=writer_process)
     print(
         f"{result.gifts:,} gifts in {result.seconds:.2f} s: {result.per_s:,.0f}/s, {result.batches} batches"
     )
@@ -125,7 +126,7 @@ def statements(gifts: int) -> None:
 
     group_commit._run_batch = timed
     try:
-        asyncio.run(_load(gifts, 100_000))
+        asyncio.run(_load(gifts, 100_000, writer_process=False))  # every statement on this thread
     finally:
         group_commit._run_batch = run_batch
     print(f"\n{1e6 * batch_time[0] / gifts:7.1f} µs a gift on the database thread, of which SQL:")

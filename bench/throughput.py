@@ -110,8 +110,10 @@ async def send_all(
     return result
 
 
-async def measure_load(db: Path, orders: Sequence[Order]) -> LoadResult:
-    storage = Storage(db)
+async def measure_load(db: Path, orders: Sequence[Order], *, writer_process: bool = True) -> LoadResult:
+    """The load through giftbot as it runs (`writer_process=False`: all of it in this process,
+    for the probes that watch one connection's SQL or the GIL within one process)."""
+    storage = Storage(db, writer_process=writer_process)
     await storage.open()
     try:
         return await send_all(storage, orders)

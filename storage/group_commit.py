@@ -167,7 +167,7 @@ class GroupCommitWriter:
         self._after_commit = after_commit
         self._process = writer_process
         self.plan_from = plan_from  # (tests set it to 1)
-        self._queue: list[tuple[Operation, asyncio.Future[Any]]] = []
+        self._queue: Queued = []
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
         self.operations = 0
@@ -245,9 +245,7 @@ class GroupCommitWriter:
         del self._queue[:count]
         return batch
 
-    async def _plan(
-        self, batch: list[tuple[Operation, asyncio.Future[Any]]], carry: Carry | None
-    ) -> Plan | None:
+    async def _plan(self, batch: Queued, carry: Carry | None) -> Plan | None:
         try:
             return await self._run(partial(plan_batch, operations=[op for op, _ in batch], carry=carry))
         except Exception:
@@ -284,9 +282,7 @@ class GroupCommitWriter:
             return
         self._answer(batch, outcomes)
 
-    def _answer(
-        self, batch: list[tuple[Operation, asyncio.Future[Any]]], outcomes: list[tuple[bool, Any]]
-    ) -> None:
+    def _answer(self, batch: Queued, outcomes: list[tuple[bool, Any]]) -> None:
         """A committed batch: count it, and give each caller its own result."""
         self.batches += 1
         self.operations += len(batch)

@@ -57,7 +57,6 @@ class WriterProcess:
         self._idle: asyncio.TimerHandle | None = None
         self.ready = False
         self._became_ready: asyncio.Event | None = None
-        self._closing = False
         self._stopping: asyncio.Task[None] | None = None
         self.starts = 0
         self.batches = 0
@@ -156,30 +155,40 @@ class WriterProcess:
     def _stop_if_idle(self) -> None:
         self._idle = None
         if self._proc is not None and not self._waiting and not self._closing:
-            self._stopping = asyncio.get_running_loop().create_task(self.close(), name="giftbot-writer-stop")
+            self._stopping = asyncio.get_running_loop().create_task(self._stop(), name="giftbot-writer-stop")
+
+    @property
+    def _closing(self) -> bool:
+        return self._stopping is not None and not self._stopping.done()
 
     async def close(self) -> None:
         """Stop the child: it finishes what it was sent, then exits (the caller has drained
-        group commit, or nothing is waiting)."""
+        group commit). Waits for a stop already under way."""
         if self._idle is not None:
             self._idle.cancel()
             self._idle = None
+        while self._proc is not None:  # (a stop under way may be of a child since replaced)
+            if not self._closing:
+                self._stopping = asyncio.get_running_loop().create_task(
+                    self._stop(), name="giftbot-writer-stop"
+                )
+            assert self._stopping is not None
+            await self._stopping
+
+    async def _stop(self) -> None:
         proc = self._proc
-        if proc is None or self._closing:
+        if proc is None:
             return
-        self._closing, self.ready = True, False
+        self.ready = False
+        if self._channel is not None:
+            with contextlib.suppress(OSError):
+                self._channel.send(None)
         try:
-            if self._channel is not None:
-                with contextlib.suppress(OSError):
-                    self._channel.send(None)
-            try:
-                await asyncio.to_thread(proc.wait, 5)
-            except subprocess.TimeoutExpired:
-                log.warning("the writer process did not stop in time; killing it")
-            if self._proc is proc:
-                self._forget_child()
-        finally:
-            self._closing = False
+            await asyncio.to_thread(proc.wait, 5)
+        except subprocess.TimeoutExpired:
+            log.warning("the writer process did not stop in time; killing it")
+        if self._proc is proc:
+            self._forget_child()
 
 
 # -- the child --------------------------------------------------------------------------------
@@ -213,6 +222,7 @@ class _Writer:
 
 
 def serve(channel: Connection, path: str, synchronous: Any) -> None:
+    """Write what arrives until the bot says stop (None) or is gone (the socket closed)."""
     from .database import configure  # here: database.py imports this module
 
     conn = sqlite3.connect(path, isolation_level=None)
@@ -221,15 +231,11 @@ def serve(channel: Connection, path: str, synchronous: Any) -> None:
         conn.execute(BACKSTOP)
         writer = _Writer(conn)
         channel.send(("ready", None))
-        while True:
-            try:
-                message = channel.recv()
-            except (EOFError, OSError):
-                return
-            if message is None:
-                return
+        while (message := channel.recv()) is not None:
             held, carried = message
             channel.send(writer.write(held, carried))
+    except (EOFError, OSError):  # the bot is gone (a SIGKILL): what committed is durable
+        return
     finally:
         conn.close()
 

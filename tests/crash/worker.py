@@ -123,6 +123,11 @@ async def main(database: Path, log_path: Path) -> None:
     clock = ticking_clock(datetime(2026, 3, 1, tzinfo=UTC) + timedelta(hours=7 * starts))
     store = Storage(database)
     await store.open()
+    if starts % 2 and store.db.writer_process is not None:
+        # Every other run writes its gifts through the writer process (storage/writer_process.py),
+        # so kills also strike while it writes, and it must then stop on its own.
+        store.db.writer.plan_from = 1
+        await store.db.writer_process.started()
     economy = EconomyService(store, now=lambda: next(clock))
     for creator in CREATORS:
         with contextlib.suppress(AlreadyCreator):  # a restart finds them there
