@@ -143,6 +143,7 @@ class Carry:
     the state its gifts left, which the next batch's snapshot does not show yet."""
 
     keys: frozenset[str]  # idempotency keys it writes
+    first_entry: int | None  # the id of its first entry (None: it writes none)
     wallets: dict[tuple[int, int], Wallet]  # its senders' wallets after its gifts
     next_entry: int  # the id after its last entry
     totals: rollups.Totals  # its gifters scores (a budget's spending) …

@@ -52,11 +52,13 @@ def plan_batch(conn: sqlite3.Connection, operations: list[Any], carry: Carry | N
     be (they then run the ordinary way, once the batch before has committed)."""
     if carry is not None and any(op.keywords.get("key") in carry.keys for op in operations):
         return None  # a replay of a gift still being written: it must find that gift's entry
-    batch = Batch(conn, carry)
     conn.execute("PRAGMA query_only = 1")
     try:
         conn.execute("BEGIN")
         try:
+            if carry is not None and _committed(conn, carry):
+                carry = None  # the batch before committed already: this snapshot shows it
+            batch = Batch(conn, carry)
             with Batching(batch):
                 prefetch_run(conn, batch, operations, 0)
                 outcomes = [_run(conn, batch, operation) for operation in operations]
@@ -65,6 +67,7 @@ def plan_batch(conn: sqlite3.Connection, operations: list[Any], carry: Carry | N
             senders = {(op.keywords["guild_id"], op.keywords["sender_id"]) for op in operations}
             wallets = {member: batch.wallets[member] for member in senders if member in batch.wallets}
             keys = frozenset(batch.keys)
+            first_entry = batch.entries[0][0] if batch.entries else None
         finally:
             conn.execute("ROLLBACK")
     except _CannotPlan:
@@ -74,7 +77,17 @@ def plan_batch(conn: sqlite3.Connection, operations: list[Any], carry: Carry | N
     totals, spending = batch.totals, batch.spending
     # Pickled here, on the database thread, not on the event loop between two batches.
     payload = pickle.dumps((batch.take_held(), carry is not None), pickle.HIGHEST_PROTOCOL)
-    return Plan(outcomes, payload, Carry(keys, wallets, next_entry, totals, spending), carry is not None)
+    return Plan(
+        outcomes, payload, Carry(keys, first_entry, wallets, next_entry, totals, spending), carry is not None
+    )
+
+
+def _committed(conn: sqlite3.Connection, carry: Carry) -> bool:
+    """Whether the snapshot already shows the carry's batch (its transaction is all or nothing,
+    so its first entry tells). The carry would then count its scores and counters twice."""
+    if carry.first_entry is None:
+        return False  # it writes no entry, and so nothing a carry adds to
+    return conn.execute("SELECT 1 FROM entries WHERE id = ?", (carry.first_entry,)).fetchone() is not None
 
 
 def _run(conn: sqlite3.Connection, batch: Batch, operation: Any) -> tuple[bool, Any]:

@@ -217,9 +217,12 @@ def _empty_row(key: RowKey) -> list[Any]:
 class Totals:
     """Rollup additions of many gifts, merged by row, read and written once per batch."""
 
-    __slots__ = ("_earlier", "_last_starts", "_last_tuple", "rows")
+    __slots__ = ("_earlier", "_last_starts", "_last_tuple", "rank_from", "rows")
 
     def __init__(self) -> None:
+        # Read now, in the process that adds the gifts: the writer process (which writes them,
+        # storage/writer_process.py) then ranks by the same threshold, whatever its own says.
+        self.rank_from = RANK_FROM
         # row key -> its latest run of additions (consecutive gifts in the same buckets share one)
         self.rows: dict[RowKey, Run] = {}
         # row key -> its runs before the latest, in entry order: only rows whose gifts changed
@@ -317,7 +320,7 @@ class Totals:
             return
         rows, self.rows = self.rows, {}
         earlier, self._earlier = self._earlier, {}
-        ranks, promoted = _creator_ranks(conn, rows, earlier)
+        ranks, promoted = _creator_ranks(conn, rows, earlier, self.rank_from)
         moving: dict[RowKey, list[Run]] = {key: [*runs, rows[key]] for key, runs in earlier.items()}
         scores = _load_scores(conn, [key for key in rows if key[1] in TOPPED and key not in moving])
         ranked: dict[tuple[int, str, int, int, int, int, int], list[Row]] = {}  # by (.., buckets)
@@ -376,7 +379,7 @@ class Totals:
 
 
 def _creator_ranks(
-    conn: sqlite3.Connection, rows: dict[RowKey, Run], earlier: dict[RowKey, list[Run]]
+    conn: sqlite3.Connection, rows: dict[RowKey, Run], earlier: dict[RowKey, list[Run]], rank_from: int
 ) -> tuple[dict[tuple[int, int], int], list[tuple[int, int]]]:
     """Whether each (guild, creator) of the batch is ranked once it is written, and those this
     batch takes to RANK_FROM gifts (every gift of a batch adds to its creator's row)."""
@@ -396,7 +399,7 @@ def _creator_ranks(
     promoted: list[tuple[int, int]] = []
     for creator, gained in received.items():
         ranked, gifts = stored.get(creator, (0, 0))
-        if not ranked and gifts + gained >= RANK_FROM:
+        if not ranked and gifts + gained >= rank_from:
             promoted.append(creator)
             ranked = 1
         ranks[creator] = ranked

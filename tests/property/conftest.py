@@ -14,5 +14,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.write_line(
         f"economy fuzz: {ECONOMY.steps:,} random steps in {ECONOMY.runs} hypothesis runs "
         f"({ECONOMY.refusals:,} refusals that changed nothing) in {ECONOMY.seconds:.0f} s; "
-        f"every invariant checked after each step ({busiest})"
+        f"every invariant checked after each step ({busiest}); "
+        f"{ECONOMY.planned:,} batches of gifts worked out ahead and written by the writer process"
     )

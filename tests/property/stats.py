@@ -13,6 +13,8 @@ class FuzzStats:
     seconds: float = 0.0
     rules: Counter[str] = field(default_factory=Counter)
     refusals: int = 0
+    machines: int = 0
+    planned: int = 0  # batches the writer process committed (every PLANNED_EVERY-th machine)
 
 
 ECONOMY = FuzzStats()

@@ -59,6 +59,7 @@ GIFTS = ("Rose", "Finger Heart", "Doughnut", "Confetti", "Train", "Interstellar"
 SKUS = {111: (70, 0), 222: (350, 38)}  # mapped to the guild's packages; 333 is sold nowhere
 UNSOLD_SKU = 333
 TIMEZONES = ("UTC", "America/New_York", "Asia/Kolkata", "Pacific/Kiritimati")
+PLANNED_EVERY = 4  # every 4th machine writes its bursts through the writer process
 AUDIT_CHANNEL = 4242
 
 PROFILES = {  # hypothesis settings per profile, and the fewest steps a test run must reach
@@ -163,6 +164,12 @@ class EconomyMachine(RuleBasedStateMachine):
         self.loop = asyncio.new_event_loop()
         self.store = Storage(self.folder / "fuzz.sqlite3", synchronous="OFF")
         self.run(self.store.open())
+        ECONOMY.machines += 1
+        if ECONOMY.machines % PLANNED_EVERY == 0 and self.store.db.writer_process is not None:
+            # Every burst through the writer process: half worked out while the other half is
+            # written (storage/plan_ahead.py), each outcome still checked against the model.
+            self.store.db.writer.plan_from = 1
+            self.run(self.store.db.writer_process.started())
         skus = {sku: coins + bonus for sku, (coins, bonus) in SKUS.items()}
         self.model = Economy(now=START, creators=set(INITIAL_CREATORS), skus=skus)
         self.gift_ids = start.gift_ids
@@ -174,6 +181,7 @@ class EconomyMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         try:
+            ECONOMY.planned += self.store.db.writer.planned
             self.run(self.store.close())
         finally:
             self.loop.close()

@@ -9,6 +9,7 @@ import pickle
 import random
 import signal
 import sqlite3
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -110,7 +111,10 @@ async def rows(store: Storage) -> dict[str, list[tuple]]:
     return await store.db.read(read)
 
 
-async def test_planned_batches_commit_exactly_what_in_process_batches_do(tmp_path):
+@pytest.mark.parametrize("late", [False, True], ids=["in-flight", "committed-first"])
+async def test_planned_batches_commit_exactly_what_in_process_batches_do(tmp_path, monkeypatch, late):
+    if late:
+        slow_plans(monkeypatch)
     outcomes, books = {}, {}
     for planned in (False, True):
         store = await open_store(tmp_path / f"{planned}.sqlite3", planned=planned)
@@ -159,9 +163,25 @@ async def test_a_wallet_is_never_overdrawn_across_batches_in_flight(tmp_path):
         await store.close()
 
 
+def slow_plans(monkeypatch) -> None:
+    """Plans carried from a batch start late, once that batch has surely committed: the
+    snapshot then shows it already, and its carry must not count it twice."""
+    real = plan_ahead.plan_batch
+
+    def slow(conn, operations, carry):
+        if carry is not None:
+            time.sleep(0.3)  # on the database thread; the writer process commits meanwhile
+        return real(conn, operations, carry)
+
+    monkeypatch.setattr("storage.group_commit.plan_batch", slow)
+
+
+@pytest.mark.parametrize("late", [False, True], ids=["in-flight", "committed-first"])
 @pytest.mark.parametrize("timezone", [None, "Asia/Tokyo"])
-async def test_a_hard_budget_counts_the_gifts_still_being_written(tmp_path, timezone):
+async def test_a_hard_budget_counts_the_gifts_still_being_written(tmp_path, monkeypatch, timezone, late):
     """Their spending is a gifters score or a spend counter not written yet: the carry holds it."""
+    if late:
+        slow_plans(monkeypatch)
     store = await open_store(tmp_path / "p.sqlite3", planned=True)
     try:
         await store.add_creator(guild_id=GUILD, user_id=10, name="c", actor_id=MOD, at=AT)
