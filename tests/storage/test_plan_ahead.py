@@ -211,7 +211,14 @@ async def test_a_hard_budget_counts_the_gifts_still_being_written(tmp_path, monk
         await store.close()
 
 
-async def test_a_replay_of_a_gift_still_being_written_finds_it(tmp_path):
+async def test_a_replay_of_a_gift_still_being_written_finds_it(tmp_path, monkeypatch):
+    real, plans = plan_ahead.plan_batch, []
+
+    def spy(conn, operations, carry):
+        plans.append(real(conn, operations, carry))
+        return plans[-1]
+
+    monkeypatch.setattr("storage.group_commit.plan_batch", spy)
     store = await open_store(tmp_path / "p.sqlite3", planned=True)
     try:
         await seed(store)
@@ -228,6 +235,7 @@ async def test_a_replay_of_a_gift_still_being_written_finds_it(tmp_path):
         receipts = await asyncio.gather(*(one(i, key) for i, key in enumerate(keys)))
         assert receipts[0].entry_id == receipts[100].entry_id
         assert store.db.writer.planned >= 1
+        assert plans[0] is not None and plans[1] is None  # the second half ran in-process
         count = await store.db.read(
             lambda conn: conn.execute(
                 "SELECT COUNT(*) FROM entries WHERE idempotency_key = 'same'"
@@ -323,7 +331,7 @@ async def test_the_writer_process_stops_when_idle_and_starts_again_on_demand(tmp
         assert not process.running
         await seed(store)
         await race(store, seed=5, gifts=100)  # starts it (ready a moment later)
-        assert process.starts == 2
+        assert process.starts >= 2  # (the 0.05 s idle stop may strike again before it is ready)
     finally:
         await store.close()
     assert not process.running
