@@ -40,8 +40,12 @@ from .checkpointer import BACKSTOP
 log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 30.0
-# The child's command (not `-m`: the package's __init__ imports this module first).
-_CHILD = "import sys; from storage.writer_process import main; sys.exit(main(sys.argv[1:]))"
+# The child's command (not `-m`: the package's __init__ imports this module first). Ctrl-C
+# reaches the whole process group; the child ignores it: the bot stops, and its socket with it.
+_CHILD = (
+    "import signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+    "from storage.writer_process import main; sys.exit(main(sys.argv[1:]))"
+)
 Reply = tuple[Literal["ok", "stale", "failed", "lost"], str | None]
 
 
@@ -121,7 +125,9 @@ class WriterProcess:
             return
         self.batches += 1
         if self._waiting:
-            self._waiting.popleft().set_result(reply)
+            future = self._waiting.popleft()
+            if not future.done():  # (cancelled, at a shutdown)
+                future.set_result(reply)
 
     def _lost(self) -> None:
         """The child is gone: whatever it had not answered is unknown (its caller reruns it;

@@ -365,3 +365,17 @@ def test_the_child_takes_only_a_known_durability(setting, tmp_path):
     channel.close()
     conn = sqlite3.connect(tmp_path / "c.sqlite3")
     assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+async def test_ctrl_c_leaves_the_child_to_the_bot(tmp_path):
+    """SIGINT reaches the whole process group; the child keeps writing until the bot stops it."""
+    store = await open_store(tmp_path / "p.sqlite3", planned=True)
+    try:
+        process = store.db.writer_process
+        assert process is not None and process._proc is not None
+        os.kill(process._proc.pid, signal.SIGINT)
+        await seed(store)
+        await race(store, seed=7, gifts=200)
+        assert process.starts == 1 and store.db.writer.planned >= 1
+    finally:
+        await store.close()
