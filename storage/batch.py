@@ -114,25 +114,19 @@ class Held(NamedTuple):
     totals: rollups.Totals
     spending: budget_ops.Spending
 
-    @property
-    def empty(self) -> bool:
-        return not (self.entries or self.moves or self.holds or self.name_rows or self.totals.rows)
-
 
 def write_held(conn: sqlite3.Connection, held: Held) -> None:
     """Write out what a batch held back, entries first (transfers and gift events refer to them)."""
-    if held.entries:
-        conn.executemany(_ENTRY, held.entries)
-    if held.transfers:
-        conn.executemany(_TRANSFER, held.transfers)
-    if held.gift_events:
-        conn.executemany(_GIFT_EVENT, held.gift_events)
-    if held.moves:
-        conn.executemany(_MOVE, held.moves)
-    if held.holds:
-        conn.executemany(_HOLD, held.holds)
-    if held.name_rows:
-        conn.executemany(_NAME, held.name_rows)
+    for sql, rows in (
+        (_ENTRY, held.entries),
+        (_TRANSFER, held.transfers),
+        (_GIFT_EVENT, held.gift_events),
+        (_MOVE, held.moves),
+        (_HOLD, held.holds),
+        (_NAME, held.name_rows),
+    ):
+        if rows:
+            conn.executemany(sql, rows)
     held.totals.write(conn)
     held.spending.write(conn)
 
@@ -348,7 +342,7 @@ class Batch:
         )
         self.entries, self.keys, self.transfers, self.gift_events = [], {}, [], {}
         self.balances, self.holds = {}, {}
-        if self.name_rows:  # the names it saw stay: the next gifts compare with them
+        if self.name_rows:  # written now: forget the names it saw (with none written, they hold)
             self.names, self.name_rows = {}, []
         self.totals, self.spending = rollups.Totals(), budget_ops.Spending()
         self.gifts = 0

@@ -102,6 +102,17 @@ async def race(store: Storage, *, seed: int, gifts: int = 600) -> list[tuple[str
     ]
 
 
+async def assert_as_in_process(store: Storage, outcomes, tmp_path, *, race_seed: int, gifts: int) -> None:
+    """The same books and race on a fresh in-process store: the same outcomes, the same rows."""
+    reference = await open_store(tmp_path / "reference.sqlite3", planned=False)
+    try:
+        await seed(reference)
+        assert outcomes == await race(reference, seed=race_seed, gifts=gifts)
+        assert await rows(store) == await rows(reference)
+    finally:
+        await reference.close()
+
+
 async def rows(store: Storage) -> dict[str, list[tuple]]:
     def read(conn: sqlite3.Connection) -> dict[str, list[tuple]]:
         return {
@@ -267,13 +278,7 @@ async def test_a_batch_the_writer_process_refuses_runs_again_in_process(tmp_path
         outcomes = await race(store, seed=3, gifts=300)
         assert spoiled and store.db.writer.replanned == 1
         assert "refused a planned batch (IntegrityError: CHECK constraint failed" in caplog.text
-        reference = await open_store(tmp_path / "r.sqlite3", planned=False)
-        try:
-            await seed(reference)
-            assert outcomes == await race(reference, seed=3, gifts=300)
-            assert await rows(store) == await rows(reference)
-        finally:
-            await reference.close()
+        await assert_as_in_process(store, outcomes, tmp_path, race_seed=3, gifts=300)
     finally:
         await store.close()
 
@@ -290,13 +295,7 @@ async def test_gifts_sent_to_a_dead_writer_process_run_in_process_once(tmp_path)
         assert process.starts == 2  # lost, then started again on demand
         assert (await store.ledger_totals()).balanced
         assert await store.balance_mismatches() == []
-        reference = await open_store(tmp_path / "r.sqlite3", planned=False)
-        try:
-            await seed(reference)
-            assert outcomes == await race(reference, seed=4, gifts=300)
-            assert await rows(store) == await rows(reference)
-        finally:
-            await reference.close()
+        await assert_as_in_process(store, outcomes, tmp_path, race_seed=4, gifts=300)
     finally:
         await store.close()
 
