@@ -63,7 +63,6 @@ class WriterProcess:
         self._became_ready: asyncio.Event | None = None
         self._stopping: asyncio.Task[None] | None = None
         self.starts = 0
-        self.batches = 0
 
     @property
     def running(self) -> bool:
@@ -123,7 +122,6 @@ class WriterProcess:
             if self._became_ready is not None:
                 self._became_ready.set()
             return
-        self.batches += 1
         if self._waiting:
             future = self._waiting.popleft()
             if not future.done():  # (cancelled, at a shutdown)
@@ -160,8 +158,8 @@ class WriterProcess:
 
     def _stop_if_idle(self) -> None:
         self._idle = None
-        if self._proc is not None and not self._waiting and not self._closing:
-            self._stopping = asyncio.get_running_loop().create_task(self._stop(), name="giftbot-writer-stop")
+        if self._proc is not None and not self._waiting:
+            self._stop_soon()
 
     @property
     def _closing(self) -> bool:
@@ -174,12 +172,13 @@ class WriterProcess:
             self._idle.cancel()
             self._idle = None
         while self._proc is not None:  # (a stop under way may be of a child since replaced)
-            if not self._closing:
-                self._stopping = asyncio.get_running_loop().create_task(
-                    self._stop(), name="giftbot-writer-stop"
-                )
-            assert self._stopping is not None
-            await self._stopping
+            await self._stop_soon()
+
+    def _stop_soon(self) -> asyncio.Task[None]:
+        """The stop under way, or a new one."""
+        if self._stopping is None or self._stopping.done():
+            self._stopping = asyncio.get_running_loop().create_task(self._stop(), name="giftbot-writer-stop")
+        return self._stopping
 
     async def _stop(self) -> None:
         proc = self._proc
